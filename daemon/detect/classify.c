@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The activation state machine: when an activation starts, whether it is
+ * real muscle, what class it is, and when it ends. One call per tick.
+ *
+ *   idle -> candidate -> announced -> (classified) -> ended -> idle
+ *                    \-> artifact (pop, ECG beat, noise spell) -> idle
+ */
+
+#include <math.h>
+#include <string.h>
+
+#include "detector-internal.h"
+
+/* A deliberate movement keeps the trunk turning or accelerating for well
+ * over the length of the jerk that may start a spasm. */
+#define MOVING_EVIDENCE_S 0.45
+#define MOVING_TWITCH_EVIDENCE_S 0.30
+#define POSTURE_CHANGE_DEG 12.0f
+#define POSTURE_CHANGE_EARLY_DEG 20.0f
+#define PRE_ONSET_TICKS 30           /* motion this close before onset counts */
+/* One tick holding most of a candidate's energy is a pop or a QRS, not a burst. */
+#define CONCENTRATION_MAX 0.5f
+#define BUSY_MIN 0.3f
+#define NOISE_SHARE_MAX 0.5f
+#define MIN_OFF_SPASM_S 0.5
+#define MIN_OFF_MOVING_S 1.0
+/* After a deliberate change of posture the resting level may be the new
+ * posture's tone; re-learn it when it stays this low and still. */
+#define REBASELINE_STILL_S 1.5
+#define REBASELINE_MAX_RATIO 6.0f
+#define PULSE_UP 1.25f
+#define PULSE_DOWN 0.8f
+#define PULSE_MIN_PEAKS 3
+
+static double tick_start_s(const struct detector *d, uint64_t tick) {
+        return (double) tick * d->tick_s;
+}
+
+static uint32_t ticks_for(const struct detector *d, double s) {
+        return (uint32_t) lround(s / d->tick_s);
+}
+
+static bool motion_evidence(const struct detector *d, double need_s, float angle_deg) {
+        const struct activation *a = &d->act;
+        if (!d->cfg.has_imu)
+                return false;
+        if (a->moving_ticks >= ticks_for(d, need_s))
+                return true;
+        return imu_tracker_angle_to(&d->imu, a->ref_gravity) > angle_deg;
+}
+
+static float channel_mean_uv(const struct activation *a, unsigned c) {
+        return a->power_n ? sqrtf((float) (a->power_sum[c] / a->power_n)) : 0.0f;
+}
+
+/* Fill in the amplitude fields from the strongest channel. */
+static void finish_fields(struct detector *d) {
+        struct activation *a = &d->act;
+        unsigned best = 0;
+        for (unsigned c = 1; c < d->n; c++)
+                if (a->power_sum[c] > a->power_sum[best])
+                        best = c;
+        float mean_uv = channel_mean_uv(a, best);
+        a->ev.mean_uv = mean_uv;
+        a->ev.intensity = mean_uv / sqrtf(fmaxf(d->ch[best].floor, 1e-6f));
+        a->ev.intensity_mvc_pct = d->ch[best].mvc_uv > 0.0f ? 100.0f * mean_uv / d->ch[best].mvc_uv : -1.0f;
+
+        double duration = (a->ev.offset_s >= 0 ? a->ev.offset_s : detector_tick_end_s(d)) - a->ev.onset_s;
+        uint32_t imu_crossings = d->imu.tremor_crossings - a->tremor_crossings_at_start;
+        if (d->cfg.has_imu && a->shaking_ticks * 2 > a->ticks && duration > 0)
+                a->ev.pulse_hz = (float) (imu_crossings / 2.0 / duration);
+        else if (a->pulse_peaks >= PULSE_MIN_PEAKS && duration > 0)
+                a->ev.pulse_hz = (float) (a->pulse_peaks / duration);
+        else
+                a->ev.pulse_hz = 0.0f;
+        if (d->cfg.has_imu)
+                a->ev.posture = d->imu.posture;
+}
+
+static int emit(struct detector *d, enum spasm_notice_kind kind, struct spasm_notice *out) {
+        finish_fields(d);
+        *out = (struct spasm_notice) { .kind = kind, .event = d->act.ev };
+        return 1;
+}
+
+static int classify(struct detector *d, enum spasm_class class, struct spasm_notice *out) {
+        d->act.ev.class = class;
+        d->act.ev.detected_at_s = detector_tick_end_s(d);
+        return emit(d, SPASM_NOTICE_CLASSIFIED, out);
+}
+
+int activation_end(struct detector *d, double offset_s, struct spasm_notice *out, size_t n_out) {
+        struct activation *a = &d->act;
+        int n = 0;
+
+        if (n_out < 2)
+                return 0;
+        if (offset_s < a->ev.onset_s)
+                offset_s = a->ev.onset_s;
+        a->ev.offset_s = offset_s;
+        if (a->ev.class == SPASM_CLASS_PENDING) {
+                enum spasm_class class;
+                if (motion_evidence(d, MOVING_TWITCH_EVIDENCE_S, POSTURE_CHANGE_DEG))
+                        class = SPASM_CLASS_VOLUNTARY;
+                else if (offset_s - a->ev.onset_s >= d->cfg.spasm_min_s)
+                        class = SPASM_CLASS_SPASM;
+                else
+                        class = SPASM_CLASS_TWITCH;
+                n += classify(d, class, out + n);
+        }
+        n += emit(d, SPASM_NOTICE_ENDED, out + n);
+        a->state = ACT_IDLE;
+        return n;
+}
+
+static void start_candidate(struct detector *d, uint64_t moving_before) {
+        struct activation *a = &d->act;
+        uint64_t first_quiet = d->ticks;
+
+        for (unsigned c = 0; c < d->n; c++)
+                if (d->ch[c].active && d->ch[c].last_quiet_tick < first_quiet)
+                        first_quiet = d->ch[c].last_quiet_tick;
+
+        memset(a, 0, sizeof(*a));
+        a->state = ACT_CANDIDATE;
+        a->start_tick = d->ticks;
+        a->ev.onset_s = tick_start_s(d, first_quiet + 1);
+        a->ev.offset_s = -1.0;
+        a->ev.detected_at_s = -1.0;
+        a->ev.intensity_mvc_pct = -1.0f;
+        a->moving_ticks = (uint32_t) moving_before;
+        a->tremor_crossings_at_start = d->imu.tremor_crossings;
+        /* Posture as it was before this began, to see if the trunk moved to a new one. */
+        memcpy(a->ref_gravity, d->gravity_history[0], sizeof(a->ref_gravity));
+}
+
+static void accumulate(struct detector *d, bool any_active, bool moving) {
+        struct activation *a = &d->act;
+        const struct frontend_tick *k = &d->tick;
+        float energy = 0.0f;
+        bool busy = false, all_noise = true;
+        unsigned strongest = 0;
+
+        a->ticks++;
+        for (unsigned c = 0; c < d->n; c++) {
+                const struct channel_track *t = &d->ch[c];
+                a->power_sum[c] += t->env;
+                if (t->env > d->ch[strongest].env)
+                        strongest = c;
+                if (!t->active)
+                        continue;
+                a->ev.channel_mask |= 1u << c;
+                energy += k->power[c] / t->floor;
+                busy = busy || k->power[c] > (float) d->cfg.on_ratio * t->floor;
+                all_noise = all_noise && t->noise_like;
+                a->ev.peak_uv = fmaxf(a->ev.peak_uv, sqrtf(t->env));
+        }
+        a->power_n++;
+        a->energy_sum += energy;
+        a->energy_max = fmaxf(a->energy_max, energy);
+        if (busy)
+                a->busy_ticks++;
+        if (any_active) {
+                a->active_ticks++;
+                a->last_active_tick = d->ticks;
+                a->quiet_ticks = 0;
+                if (all_noise)
+                        a->noise_ticks++;
+        } else
+                a->quiet_ticks++;
+        if (moving) {
+                a->moving_ticks++;
+                a->last_moving_tick = d->ticks;
+        }
+        if (d->cfg.has_imu && imu_tracker_shaking(&d->imu))
+                a->shaking_ticks++;
+
+        /* Pulsing: count rises of a fast envelope over a slow one, with hysteresis. */
+        const struct channel_track *s = &d->ch[strongest];
+        if (!a->pulse_high && s->env_fast > PULSE_UP * s->env_slow) {
+                a->pulse_high = true;
+                a->pulse_peaks++;
+        } else if (a->pulse_high && s->env_fast < PULSE_DOWN * s->env_slow)
+                a->pulse_high = false;
+}
+
+static bool looks_like_artifact(const struct detector *d) {
+        const struct activation *a = &d->act;
+        if (a->energy_max > CONCENTRATION_MAX * a->energy_sum)
+                return true;
+        if ((float) a->busy_ticks < BUSY_MIN * (float) a->ticks)
+                return true;
+        return (float) a->noise_ticks > NOISE_SHARE_MAX * (float) a->active_ticks;
+}
+
+static double min_off_s(const struct detector *d) {
+        const struct activation *a = &d->act;
+        if (a->ev.class == SPASM_CLASS_VOLUNTARY ||
+            (a->moving_ticks > 0 && d->ticks - a->last_moving_tick < ticks_for(d, 1.0)))
+                return MIN_OFF_MOVING_S;
+        if (a->ev.class == SPASM_CLASS_SPASM)
+                return MIN_OFF_SPASM_S;
+        return d->cfg.min_off_s;
+}
+
+static void remember_gravity(struct detector *d) {
+        if (!d->cfg.has_imu || d->ticks % ticks_for(d, 0.1) != 0)
+                return;
+        memmove(d->gravity_history[0], d->gravity_history[1], sizeof(d->gravity_history) - sizeof(d->gravity_history[0]));
+        memcpy(d->gravity_history[7], d->imu.gravity, sizeof(d->gravity_history[7]));
+}
+
+/* The person got up and stands still; what remains is that posture's tone. */
+static bool rebaseline(struct detector *d, struct spasm_notice *out, size_t n_out, int *written) {
+        struct activation *a = &d->act;
+        if (a->ev.class != SPASM_CLASS_VOLUNTARY || !d->cfg.has_imu)
+                return false;
+        if (d->ticks - a->last_moving_tick < ticks_for(d, REBASELINE_STILL_S))
+                return false;
+        if (imu_tracker_angle_to(&d->imu, a->ref_gravity) < POSTURE_CHANGE_EARLY_DEG)
+                return false;
+        for (unsigned c = 0; c < d->n; c++)
+                if (d->ch[c].ratio > REBASELINE_MAX_RATIO)
+                        return false;
+        *written += activation_end(d, tick_start_s(d, a->last_moving_tick + 1), out, n_out);
+        for (unsigned c = 0; c < d->n; c++) {
+                struct channel_track *t = &d->ch[c];
+                t->floor = t->env;
+                t->floor_high = t->env_high;
+                t->floor_teager = t->env_teager;
+                t->active = false;
+        }
+        return true;
+}
+
+int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) {
+        struct activation *a = &d->act;
+        static const uint64_t one = 1;
+        bool moving = d->cfg.has_imu && imu_tracker_moving(&d->imu);
+        bool any_active = false;
+        int n = 0;
+
+        remember_gravity(d);
+        d->moving_history = (d->moving_history << 1) | (moving ? one : 0);
+        if (d->ticks < d->warm_until_tick)
+                return 0;
+        for (unsigned c = 0; c < d->n; c++)
+                any_active = any_active || d->ch[c].active;
+
+        if (a->state == ACT_IDLE) {
+                if (!any_active)
+                        return 0;
+                uint64_t mask = PRE_ONSET_TICKS >= 64 ? ~(uint64_t) 0 : ((one << PRE_ONSET_TICKS) - 1);
+                start_candidate(d, (uint64_t) __builtin_popcountll((d->moving_history >> 1) & mask));
+        }
+        accumulate(d, any_active, moving);
+
+        switch (a->state) {
+        case ACT_CANDIDATE:
+                if (a->quiet_ticks >= ticks_for(d, d->cfg.min_off_s)) {
+                        a->state = ACT_IDLE;
+                        break;
+                }
+                if (a->active_ticks < ticks_for(d, d->cfg.min_on_s))
+                        break;
+                if (looks_like_artifact(d)) {
+                        a->state = ACT_ARTIFACT;
+                        break;
+                }
+                a->state = ACT_ANNOUNCED;
+                a->ev.id = ++d->next_id;
+                a->ev.announced_s = detector_tick_end_s(d);
+                n += emit(d, SPASM_NOTICE_ONSET, out + n);
+                break;
+
+        case ACT_ANNOUNCED:
+                if (a->quiet_ticks >= ticks_for(d, min_off_s(d))) {
+                        n += activation_end(d, tick_start_s(d, a->last_active_tick + 1), out + n, n_out - (size_t) n);
+                        break;
+                }
+                if (rebaseline(d, out + n, n_out - (size_t) n, &n))
+                        break;
+                if (a->ev.class != SPASM_CLASS_PENDING)
+                        break;
+                if (motion_evidence(d, MOVING_EVIDENCE_S, POSTURE_CHANGE_EARLY_DEG))
+                        n += classify(d, SPASM_CLASS_VOLUNTARY, out + n);
+                else if (detector_tick_end_s(d) - a->ev.onset_s >= d->cfg.spasm_min_s)
+                        n += classify(d, motion_evidence(d, MOVING_EVIDENCE_S, POSTURE_CHANGE_DEG)
+                                      ? SPASM_CLASS_VOLUNTARY : SPASM_CLASS_SPASM, out + n);
+                break;
+
+        case ACT_ARTIFACT:
+                if (a->quiet_ticks >= ticks_for(d, d->cfg.min_off_s))
+                        a->state = ACT_IDLE;
+                break;
+
+        case ACT_IDLE:
+                break;
+        }
+        return n;
+}

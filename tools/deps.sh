@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian packages spasmd needs to build, test, demo and bench.
+# Called by `make deps`, and by check/demo/bench when something is missing.
+set -eu
+
+PACKAGES="build-essential pkg-config libiio-dev libsystemd-dev libinih-dev libcmocka-dev
+python3 python3-numpy python3-scipy"
+
+missing=""
+for p in $PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "spasmd: installing missing Debian packages:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+        SUDO=sudo
+        command -v sudo >/dev/null || { echo "spasmd: run 'make deps' as root to install:$missing" >&2; exit 1; }
+else
+        SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
