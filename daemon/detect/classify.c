@@ -152,8 +152,8 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
                 if (!t->active)
                         continue;
                 a->ev.channel_mask |= 1u << c;
-                energy += k->power[c] / t->floor;
-                busy = busy || k->power[c] > (float) d->cfg.on_ratio * t->floor;
+                energy += k->teager[c] / t->floor_teager;
+                busy = busy || k->teager[c] > (float) d->cfg.on_ratio * t->floor_teager;
                 all_noise = all_noise && t->noise_like;
                 a->ev.peak_uv = fmaxf(a->ev.peak_uv, sqrtf(t->env));
         }
@@ -263,7 +263,9 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
                         a->state = ACT_IDLE;
                         break;
                 }
-                if (a->active_ticks < ticks_for(d, d->cfg.min_on_s))
+                /* Busy ticks, not envelope ticks: the envelope's tail would
+                 * stretch a 30 ms QRS residue or a pop past any minimum. */
+                if (a->busy_ticks < ticks_for(d, d->cfg.min_on_s))
                         break;
                 if (looks_like_artifact(d)) {
                         a->state = ACT_ARTIFACT;

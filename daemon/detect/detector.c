@@ -130,7 +130,7 @@ static void update_floor(struct detector *d, struct channel_track *t) {
         bool resting = d->act.state == ACT_IDLE && !t->active;
         float a = 0.0f;
 
-        if (t->env < t->floor)
+        if (t->env_teager < t->floor_teager)
                 a = d->a_floor_down;
         else if (resting)
                 a = d->a_floor;
@@ -144,6 +144,7 @@ static void update_floor(struct detector *d, struct channel_track *t) {
         t->floor_teager += a * (t->env_teager - t->floor_teager);
         t->floor = fmaxf(t->floor, MIN_FLOOR);
         t->floor_high = fmaxf(t->floor_high, 0.0f);
+        t->floor_teager = fmaxf(t->floor_teager, MIN_FLOOR);
 }
 
 static void track_channels(struct detector *d) {
@@ -170,7 +171,10 @@ static void track_channels(struct detector *d) {
                 }
 
                 t->floor = fmaxf(t->floor, MIN_FLOOR);
-                t->ratio = t->env / t->floor;
+                t->floor_teager = fmaxf(t->floor_teager, MIN_FLOOR);
+                /* Detection runs on Teager energy: it hears EMG as well as
+                 * power does but the slow ECG residue several times less. */
+                t->ratio = t->env_teager / t->floor_teager;
                 if (t->ratio >= d->cfg.on_ratio)
                         t->active = true;
                 else if (t->ratio < d->cfg.off_ratio)
