@@ -129,3 +129,7 @@ install: all
 
 clean:
 	rm -rf build
+
+# Developer tool: per-tick internals of the detector on a recording.
+$(BUILD)/trace: tools/trace.c $(LIBCOMMON) $(LIBDETECT)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBCOMMON) $(LIBDETECT) -lm

@@ -24,15 +24,30 @@
 #define CONCENTRATION_MAX 0.5f
 #define BUSY_MIN 0.3f
 #define NOISE_SHARE_MAX 0.5f
+#define ARTIFACT_HOLD_S 0.3
 #define MIN_OFF_SPASM_S 0.5
 #define MIN_OFF_MOVING_S 1.0
 /* After a deliberate change of posture the resting level may be the new
  * posture's tone; re-learn it when it stays this low and still. */
 #define REBASELINE_STILL_S 1.5
 #define REBASELINE_MAX_RATIO 6.0f
+/* A muscle that lets go drops far below the level it held, even when the
+ * resting level is not back to the floor learnt before (a floor learnt in an
+ * unusually quiet moment, a recording whose rest is not quiet). */
+#define RELEASE_DROP 0.08f
+#define RELEARN_SKIP_S 0.3
+#define RELEARN_S 1.2
 #define PULSE_UP 1.25f
 #define PULSE_DOWN 0.8f
 #define PULSE_MIN_PEAKS 3
+
+/* How far above rest all channels are together. */
+static float summed_ratio(const struct detector *d) {
+        float sum = 0.0f;
+        for (unsigned c = 0; c < d->n; c++)
+                sum += d->ch[c].ratio;
+        return sum;
+}
 
 static double tick_start_s(const struct detector *d, uint64_t tick) {
         return (double) tick * d->tick_s;
@@ -60,7 +75,8 @@ static void finish_fields(struct detector *d) {
         struct activation *a = &d->act;
         unsigned best = 0;
         for (unsigned c = 1; c < d->n; c++)
-                if (a->power_sum[c] > a->power_sum[best])
+                if ((a->ev.channel_mask & (1u << c)) &&
+                    (!(a->ev.channel_mask & (1u << best)) || a->power_sum[c] > a->power_sum[best]))
                         best = c;
         float mean_uv = channel_mean_uv(a, best);
         a->ev.mean_uv = mean_uv;
@@ -91,6 +107,20 @@ static int classify(struct detector *d, enum spasm_class class, struct spasm_not
         return emit(d, SPASM_NOTICE_CLASSIFIED, out);
 }
 
+static bool released(const struct detector *d) {
+        return d->act.state == ACT_ANNOUNCED && summed_ratio(d) < RELEASE_DROP * d->act.level;
+}
+
+/* Released but still above the floor: what is left is this recording's
+ * rest, so learn the floor from it before looking again. */
+static void relearn_if_elevated(struct detector *d) {
+        for (unsigned c = 0; c < d->n; c++)
+                if (d->ch[c].active) {
+                        detector_learn_floor(d, RELEARN_SKIP_S, RELEARN_S);
+                        return;
+                }
+}
+
 int activation_end(struct detector *d, double offset_s, struct spasm_notice *out, size_t n_out) {
         struct activation *a = &d->act;
         int n = 0;
@@ -112,6 +142,7 @@ int activation_end(struct detector *d, double offset_s, struct spasm_notice *out
         }
         n += emit(d, SPASM_NOTICE_ENDED, out + n);
         a->state = ACT_IDLE;
+        relearn_if_elevated(d);
         return n;
 }
 
@@ -131,6 +162,7 @@ static void start_candidate(struct detector *d, uint64_t moving_before) {
         a->ev.detected_at_s = -1.0;
         a->ev.intensity_mvc_pct = -1.0f;
         a->moving_ticks = (uint32_t) moving_before;
+        a->level = summed_ratio(d);
         a->tremor_crossings_at_start = d->imu.tremor_crossings;
         /* Posture as it was before this began, to see if the trunk moved to a new one. */
         memcpy(a->ref_gravity, d->gravity_history[0], sizeof(a->ref_gravity));
@@ -155,9 +187,15 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
                 energy += k->teager[c] / t->floor_teager;
                 busy = busy || k->teager[c] > (float) d->cfg.on_ratio * t->floor_teager;
                 all_noise = all_noise && t->noise_like;
-                a->ev.peak_uv = fmaxf(a->ev.peak_uv, sqrtf(t->env));
         }
+        for (unsigned c = 0; c < d->n; c++)
+                if (a->ev.channel_mask & (1u << c))
+                        a->ev.peak_uv = fmaxf(a->ev.peak_uv, sqrtf(d->ch[c].env));
         a->power_n++;
+        /* The level a contraction held: quick to rise, slow to forget, so a
+         * release is measured against the contraction, not against itself. */
+        float sum = summed_ratio(d);
+        a->level += (sum > a->level ? d->a_level : d->a_level_decay) * (sum - a->level);
         a->energy_sum += energy;
         a->energy_max = fmaxf(a->energy_max, energy);
         if (busy)
@@ -244,10 +282,11 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
 
         remember_gravity(d);
         d->moving_history = (d->moving_history << 1) | (moving ? one : 0);
-        if (d->ticks < d->warm_until_tick)
+        if (d->ticks < d->warm_until_tick || d->blanked)
                 return 0;
         for (unsigned c = 0; c < d->n; c++)
                 any_active = any_active || d->ch[c].active;
+        any_active = any_active && !released(d);
 
         if (a->state == ACT_IDLE) {
                 if (!any_active)
@@ -288,13 +327,16 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
                         break;
                 if (motion_evidence(d, MOVING_EVIDENCE_S, POSTURE_CHANGE_EARLY_DEG))
                         n += classify(d, SPASM_CLASS_VOLUNTARY, out + n);
-                else if (detector_tick_end_s(d) - a->ev.onset_s >= d->cfg.spasm_min_s)
+                else if (any_active && detector_tick_end_s(d) - a->ev.onset_s >= d->cfg.spasm_min_s)
                         n += classify(d, motion_evidence(d, MOVING_EVIDENCE_S, POSTURE_CHANGE_DEG)
                                       ? SPASM_CLASS_VOLUNTARY : SPASM_CLASS_SPASM, out + n);
                 break;
 
         case ACT_ARTIFACT:
-                if (a->quiet_ticks >= ticks_for(d, d->cfg.min_off_s))
+                /* A pop's tail or a beat is over within this; whatever is still
+                 * active then is judged afresh, so a contraction that starts
+                 * on the heels of an artefact is not swallowed by it. */
+                if (a->quiet_ticks >= ticks_for(d, d->cfg.min_off_s) || a->ticks >= ticks_for(d, ARTIFACT_HOLD_S))
                         a->state = ACT_IDLE;
                 break;
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "detector.h"
+#include "ecg.h"
 #include "frontend.h"
 #include "imu.h"
 
@@ -40,6 +41,7 @@ struct activation {
         uint32_t ticks, active_ticks, busy_ticks, quiet_ticks, noise_ticks;
         float energy_sum, energy_max;
         double power_sum[DETECTOR_MAX_EMG];
+        float level;          /* slow level of the summed ratios over the activation */
         uint32_t power_n;
         float ref_gravity[3];
         uint32_t moving_ticks, shaking_ticks;
@@ -57,22 +59,27 @@ struct detector {
         double tick_s;
         uint64_t frames;          /* stream position, gaps included */
         uint64_t ticks;
-        uint64_t warm_until_tick; /* floors are being learnt until then */
+        uint64_t learn_from_tick; /* floors are learnt afresh from then ... */
+        uint64_t warm_until_tick; /* ... until then, and nothing is detected */
         uint32_t warm_ticks_seen;
 
         struct frontend fe;
         struct frontend_tick tick;
         struct imu_tracker imu;
+        struct ecg_gate ecg;
+        bool blanked;             /* this tick sits on an expected heartbeat */
         struct channel_track ch[DETECTOR_MAX_EMG];
         struct activation act;
         float gravity_history[8][3]; /* one snapshot per 100 ms, oldest first */
         uint64_t moving_history;     /* bit i: the trunk was moving i ticks ago */
         uint32_t next_id;
 
-        float a_env, a_fast, a_slow, a_floor, a_floor_down, a_floor_noise;
+        float a_env, a_fast, a_slow, a_floor, a_floor_down, a_floor_noise, a_level, a_level_decay;
 };
 
 /* classify.c: the activation state machine, one tick at a time. */
 int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out);
 int activation_end(struct detector *d, double offset_s, struct spasm_notice *out, size_t n_out);
 double detector_tick_end_s(const struct detector *d);
+/* Learn the noise floors afresh, detecting nothing meanwhile. */
+void detector_learn_floor(struct detector *d, double skip_s, double learn_s);

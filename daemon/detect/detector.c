@@ -19,6 +19,8 @@
 #define WARMUP_S 2.0
 #define WARMUP_SKIP_S 0.4   /* filter transients at start are not the floor */
 #define MIN_FLOOR 1e-6f
+#define LEVEL_TAU_S 1.0
+#define LEVEL_DECAY_TAU_S 20.0
 
 void detector_config_defaults(struct detector_config *cfg) {
         *cfg = (struct detector_config) {
@@ -47,9 +49,14 @@ static void fill_defaults(struct detector_config *cfg) {
                 cfg->spasm_min_s = def.spasm_min_s;
 }
 
-static void start_warmup(struct detector *d) {
-        d->warm_until_tick = d->ticks + (uint64_t) llround(WARMUP_S / d->tick_s);
+void detector_learn_floor(struct detector *d, double skip_s, double learn_s) {
+        d->learn_from_tick = d->ticks + (uint64_t) llround(skip_s / d->tick_s);
+        d->warm_until_tick = d->learn_from_tick + (uint64_t) llround(learn_s / d->tick_s);
         d->warm_ticks_seen = 0;
+}
+
+static void start_warmup(struct detector *d) {
+        detector_learn_floor(d, WARMUP_SKIP_S, WARMUP_S - WARMUP_SKIP_S);
         for (unsigned c = 0; c < d->n; c++) {
                 struct channel_track *t = &d->ch[c];
                 t->floor = t->floor_high = t->floor_teager = 0.0f;
@@ -87,8 +94,11 @@ int detector_new(const struct detector_config *cfg, struct detector **ret) {
         d->a_floor = onepole_alpha(d->tick_s, FLOOR_TAU_S);
         d->a_floor_down = onepole_alpha(d->tick_s, FLOOR_DOWN_TAU_S);
         d->a_floor_noise = onepole_alpha(d->tick_s, FLOOR_NOISE_TAU_S);
+        d->a_level = onepole_alpha(d->tick_s, LEVEL_TAU_S);
+        d->a_level_decay = onepole_alpha(d->tick_s, LEVEL_DECAY_TAU_S);
         frontend_init(&d->fe, d->n, cfg->rate_hz, HIGHPASS_HZ);
         imu_tracker_init(&d->imu, d->tick_s);
+        ecg_gate_init(&d->ecg, d->tick_s);
         start_warmup(d);
         *ret = d;
         return 0;
@@ -151,8 +161,17 @@ static void track_channels(struct detector *d) {
         const struct frontend_tick *k = &d->tick;
         bool warming = d->ticks < d->warm_until_tick;
 
-        if (warming && d->ticks + (uint64_t) llround((WARMUP_S - WARMUP_SKIP_S) / d->tick_s) >= d->warm_until_tick)
+        if (warming && d->ticks >= d->learn_from_tick)
                 d->warm_ticks_seen++;
+
+        float strongest = 0.0f;
+        for (unsigned c = 0; c < d->n; c++)
+                if (d->ch[c].floor_teager > 0.0f)
+                        strongest = fmaxf(strongest, k->teager[c] / d->ch[c].floor_teager);
+        d->blanked = ecg_gate_tick(&d->ecg, d->ticks, strongest);
+        if (d->blanked)
+                /* Hold everything through the beat: it says nothing about the muscle. */
+                return;
 
         for (unsigned c = 0; c < d->n; c++) {
                 struct channel_track *t = &d->ch[c];
@@ -252,6 +271,7 @@ int detector_gap(struct detector *d, uint64_t n_frames, struct spasm_notice *out
         frontend_restart(&d->fe);
         frontend_take_tick(&d->fe, d->tick_len, &d->tick);
         imu_tracker_restart(&d->imu);
+        ecg_gate_init(&d->ecg, d->tick_s);
         start_warmup(d);
         return r;
 }
