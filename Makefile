@@ -18,7 +18,8 @@ DESTDIR ?=
 VERSION := 0.1.0
 BUILD ?= build
 SANITIZE ?= 0
-PYTHON ?= python3
+# Debian's interpreter: tools/deps.sh installs numpy and scipy for it.
+PYTHON ?= /usr/bin/python3
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes

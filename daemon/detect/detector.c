@@ -19,6 +19,7 @@
 #define WARMUP_S 2.0
 #define WARMUP_SKIP_S 0.4   /* filter transients at start are not the floor */
 #define MIN_FLOOR 1e-6f
+#define DETECTOR_ALIGN 64
 #define LEVEL_TAU_S 1.0
 #define LEVEL_DECAY_TAU_S 20.0
 
@@ -73,9 +74,12 @@ int detector_new(const struct detector_config *cfg, struct detector **ret) {
         if (cfg->n_emg < 1 || cfg->n_emg > DETECTOR_MAX_EMG)
                 return -ERANGE;
 
-        struct detector *d = calloc(1, sizeof(*d));
+        /* The front end's SIMD groups want their natural (32-byte) alignment. */
+        size_t size = (sizeof(struct detector) + DETECTOR_ALIGN - 1) / DETECTOR_ALIGN * DETECTOR_ALIGN;
+        struct detector *d = aligned_alloc(DETECTOR_ALIGN, size);
         if (!d)
                 return -ENOMEM;
+        memset(d, 0, size);
         d->cfg = *cfg;
         fill_defaults(&d->cfg);
         if (d->cfg.off_ratio > d->cfg.on_ratio) {

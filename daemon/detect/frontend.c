@@ -23,12 +23,14 @@ static void set_notches(struct frontend *f, double mains_hz) {
         }
         for (unsigned i = f->n_notches; i < FRONTEND_NOTCHES; i++)
                 biquad_identity(&f->notch[i]);
-        memset(f->notch_z, 0, sizeof(f->notch_z));
+        for (unsigned g = 0; g < FRONTEND_GROUPS; g++)
+                memset(f->group[g].notch_z, 0, sizeof(f->group[g].notch_z));
 }
 
 void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, double highpass_hz) {
         memset(f, 0, sizeof(*f));
         f->n = n_channels;
+        f->groups = (n_channels + FRONTEND_LANES - 1) / FRONTEND_LANES;
         f->rate_hz = rate_hz;
         biquad_highpass(&f->hp[0], rate_hz, highpass_hz, BUTTERWORTH4_Q1);
         biquad_highpass(&f->hp[1], rate_hz, highpass_hz, BUTTERWORTH4_Q2);
@@ -41,17 +43,43 @@ void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, doub
 }
 
 void frontend_restart(struct frontend *f) {
-        memset(f->hp_z, 0, sizeof(f->hp_z));
-        memset(f->notch_z, 0, sizeof(f->notch_z));
-        memset(f->lp_z, 0, sizeof(f->lp_z));
-        memset(f->prev1, 0, sizeof(f->prev1));
-        memset(f->prev2, 0, sizeof(f->prev2));
+        for (unsigned g = 0; g < FRONTEND_GROUPS; g++) {
+                struct frontend_group *grp = &f->group[g];
+                memset(grp->hp_z, 0, sizeof(grp->hp_z));
+                memset(grp->notch_z, 0, sizeof(grp->notch_z));
+                memset(grp->lp_z, 0, sizeof(grp->lp_z));
+                grp->prev1 = grp->prev2 = (lanes) { 0 };
+        }
         f->started = false;
 }
 
+/* Vectors pass by pointer: an AVX-sized value in a call would change the ABI. */
+static inline void section(const struct biquad *q, lanes *z, lanes *v) {
+        lanes x = *v, y = q->b0 * x + z[0];
+        z[0] = q->b1 * x - q->a1 * y + z[1];
+        z[1] = q->b2 * x - q->a2 * y;
+        *v = y;
+}
+
+static inline float lane_sum(const lanes *v) {
+        float sum = 0.0f;
+        for (unsigned i = 0; i < FRONTEND_LANES; i++)
+                sum += (*v)[i];
+        return sum;
+}
+
+/* Built twice where the compiler can: with AVX2 a group of eight lanes is
+ * one register, elsewhere two. Same IEEE operations per lane either way (no
+ * FMA contraction), so every machine gets the very same answer. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void frontend_sample(struct frontend *f, const float *emg) {
         const unsigned n = f->n;
-        float v[DETECTOR_MAX_EMG];
+        union {
+                lanes v[FRONTEND_GROUPS];
+                float x[FRONTEND_GROUPS * FRONTEND_LANES];
+        } in = { 0 };
 
         if (!f->started) {
                 /* Start the high-pass from the signal's own level, not from a
@@ -68,78 +96,50 @@ void frontend_sample(struct frontend *f, const float *emg) {
                         x = f->last_good[c];
                 }
                 f->last_good[c] = x;
-                v[c] = x - f->origin[c];
+                in.x[c] = x - f->origin[c];
         }
 
-        for (unsigned s = 0; s < FRONTEND_HP_STAGES; s++) {
-                const struct biquad q = f->hp[s];
-                float *z1 = f->hp_z[s][0], *z2 = f->hp_z[s][1];
-                for (unsigned c = 0; c < n; c++) {
-                        float y = q.b0 * v[c] + z1[c];
-                        z1[c] = q.b1 * v[c] - q.a1 * y + z2[c];
-                        z2[c] = q.b2 * v[c] - q.a2 * y;
-                        v[c] = y;
+        float mains_probe = 0.0f;
+        for (unsigned g = 0; g < f->groups; g++) {
+                struct frontend_group *grp = &f->group[g];
+                lanes v = in.v[g];
+
+                for (unsigned s = 0; s < FRONTEND_HP_STAGES; s++)
+                        section(&f->hp[s], grp->hp_z[s], &v);
+                mains_probe += lane_sum(&v);
+                for (unsigned s = 0; s < f->n_notches; s++)
+                        section(&f->notch[s], grp->notch_z[s], &v);
+                if (f->split) {
+                        lanes band = v;
+                        for (unsigned s = 0; s < FRONTEND_LP_STAGES; s++)
+                                section(&f->lp[s], grp->lp_z[s], &band);
+                        lanes high = v - band;
+                        grp->sum_high += high * high;
+                        v = band;
                 }
+                grp->sum_power += v * v;
+                grp->sum_teager += grp->prev1 * grp->prev1 - v * grp->prev2;
+                grp->prev2 = grp->prev1;
+                grp->prev1 = v;
         }
 
-        float sum = 0.0f;
-        for (unsigned c = 0; c < n; c++)
-                sum += v[c];
-        if (mains_finder_sample(&f->mains, sum))
+        /* A new mains decision takes effect from the next sample. */
+        if (mains_finder_sample(&f->mains, mains_probe))
                 set_notches(f, f->mains.hz);
-
-        for (unsigned s = 0; s < f->n_notches; s++) {
-                const struct biquad q = f->notch[s];
-                float *z1 = f->notch_z[s][0], *z2 = f->notch_z[s][1];
-                for (unsigned c = 0; c < n; c++) {
-                        float y = q.b0 * v[c] + z1[c];
-                        z1[c] = q.b1 * v[c] - q.a1 * y + z2[c];
-                        z2[c] = q.b2 * v[c] - q.a2 * y;
-                        v[c] = y;
-                }
-        }
-
-        float band[DETECTOR_MAX_EMG];
-        if (f->split) {
-                for (unsigned c = 0; c < n; c++)
-                        band[c] = v[c];
-                for (unsigned s = 0; s < FRONTEND_LP_STAGES; s++) {
-                        const struct biquad q = f->lp[s];
-                        float *z1 = f->lp_z[s][0], *z2 = f->lp_z[s][1];
-                        for (unsigned c = 0; c < n; c++) {
-                                float y = q.b0 * band[c] + z1[c];
-                                z1[c] = q.b1 * band[c] - q.a1 * y + z2[c];
-                                z2[c] = q.b2 * band[c] - q.a2 * y;
-                                band[c] = y;
-                        }
-                }
-                for (unsigned c = 0; c < n; c++) {
-                        float high = v[c] - band[c];
-                        f->sum_high[c] += high * high;
-                        v[c] = band[c];
-                }
-        }
-
-        for (unsigned c = 0; c < n; c++) {
-                float teager = f->prev1[c] * f->prev1[c] - v[c] * f->prev2[c];
-                f->sum_power[c] += v[c] * v[c];
-                f->sum_teager[c] += teager;
-                f->peak_abs[c] = fmaxf(f->peak_abs[c], fabsf(v[c]));
-                f->prev2[c] = f->prev1[c];
-                f->prev1[c] = v[c];
-        }
 }
 
 void frontend_take_tick(struct frontend *f, uint32_t tick_len, struct frontend_tick *out) {
         float inv = 1.0f / (float) tick_len;
 
         for (unsigned c = 0; c < f->n; c++) {
-                out->power[c] = f->sum_power[c] * inv;
-                out->high[c] = f->sum_high[c] * inv;
-                out->teager[c] = f->sum_teager[c] * inv;
-                out->peak_abs[c] = f->peak_abs[c];
+                struct frontend_group *grp = &f->group[c / FRONTEND_LANES];
+                unsigned lane = c % FRONTEND_LANES;
+                out->power[c] = grp->sum_power[lane] * inv;
+                out->high[c] = grp->sum_high[lane] * inv;
+                out->teager[c] = grp->sum_teager[lane] * inv;
                 out->bad_samples[c] = f->bad_samples[c];
-                f->sum_power[c] = f->sum_high[c] = f->sum_teager[c] = f->peak_abs[c] = 0.0f;
                 f->bad_samples[c] = 0;
         }
+        for (unsigned g = 0; g < f->groups; g++)
+                f->group[g].sum_power = f->group[g].sum_high = f->group[g].sum_teager = (lanes) { 0 };
 }

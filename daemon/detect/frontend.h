@@ -15,8 +15,6 @@
  * a noisier electrode from a contracting muscle. TKEO weighs a sinusoid's
  * power by sin^2(w): the low-frequency ECG residue that survives the
  * high-pass counts far less in it than EMG does.
- *
- * State is stored channel-innermost so each stage is one vector loop.
  */
 
 #include <stdbool.h>
@@ -30,30 +28,43 @@
 #define FRONTEND_HP_STAGES 2
 #define FRONTEND_LP_STAGES 2
 
+/* Eight channels side by side in SIMD registers (a GCC/Clang vector
+ * extension): every stage handles a group at once, and a group's whole
+ * cascade runs in registers. */
+typedef float lanes __attribute__((vector_size(32)));
+#define FRONTEND_LANES 8
+#define FRONTEND_GROUPS ((DETECTOR_MAX_EMG + FRONTEND_LANES - 1) / FRONTEND_LANES)
+
+struct frontend_group {
+        lanes hp_z[FRONTEND_HP_STAGES][2];
+        lanes notch_z[FRONTEND_NOTCHES][2];
+        lanes lp_z[FRONTEND_LP_STAGES][2];
+        lanes prev1, prev2;
+        /* Sums over the current tick. */
+        lanes sum_power, sum_high, sum_teager;
+};
+
 struct frontend {
-        unsigned n;
+        unsigned n, groups;
         struct biquad hp[FRONTEND_HP_STAGES];
         struct biquad notch[FRONTEND_NOTCHES];
         unsigned n_notches;
         struct biquad lp[FRONTEND_LP_STAGES];
         bool split;                /* false at low rates: no room above the EMG band */
-        float hp_z[FRONTEND_HP_STAGES][2][DETECTOR_MAX_EMG];
-        float notch_z[FRONTEND_NOTCHES][2][DETECTOR_MAX_EMG];
-        float lp_z[FRONTEND_LP_STAGES][2][DETECTOR_MAX_EMG];
+        bool started;
+        struct frontend_group group[FRONTEND_GROUPS];
         float origin[DETECTOR_MAX_EMG];
         float last_good[DETECTOR_MAX_EMG];
-        float prev1[DETECTOR_MAX_EMG], prev2[DETECTOR_MAX_EMG];
-        bool started;
-
-        /* Sums over the current tick. */
-        float sum_power[DETECTOR_MAX_EMG];
-        float sum_high[DETECTOR_MAX_EMG];
-        float sum_teager[DETECTOR_MAX_EMG];
-        float peak_abs[DETECTOR_MAX_EMG];
         uint32_t bad_samples[DETECTOR_MAX_EMG];
-
         struct mains_finder mains;
         double rate_hz;
+};
+
+struct frontend_tick {
+        float power[DETECTOR_MAX_EMG];   /* in-band, uV^2 */
+        float high[DETECTOR_MAX_EMG];    /* above the EMG band, uV^2 */
+        float teager[DETECTOR_MAX_EMG];
+        uint32_t bad_samples[DETECTOR_MAX_EMG];
 };
 
 void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, double highpass_hz);
@@ -61,11 +72,4 @@ void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, doub
 void frontend_restart(struct frontend *f);
 void frontend_sample(struct frontend *f, const float *emg);
 /* Hand out the tick's means and start the next tick. */
-struct frontend_tick {
-        float power[DETECTOR_MAX_EMG];   /* in-band, uV^2 */
-        float high[DETECTOR_MAX_EMG];    /* above the EMG band, uV^2 */
-        float teager[DETECTOR_MAX_EMG];
-        float peak_abs[DETECTOR_MAX_EMG];
-        uint32_t bad_samples[DETECTOR_MAX_EMG];
-};
 void frontend_take_tick(struct frontend *f, uint32_t tick_len, struct frontend_tick *out);
