@@ -38,6 +38,7 @@ void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, doub
         f->split = rate_hz >= SPLIT_MIN_RATE_HZ;
         biquad_lowpass(&f->lp[0], rate_hz, top, BUTTERWORTH4_Q1);
         biquad_lowpass(&f->lp[1], rate_hz, top, BUTTERWORTH4_Q2);
+        biquad_highpass(&f->high, rate_hz, fmin(1.2 * top, 0.45 * rate_hz), M_SQRT1_2);
         set_notches(f, 0);
         mains_finder_init(&f->mains, rate_hz);
 }
@@ -48,6 +49,7 @@ void frontend_restart(struct frontend *f) {
                 memset(grp->hp_z, 0, sizeof(grp->hp_z));
                 memset(grp->notch_z, 0, sizeof(grp->notch_z));
                 memset(grp->lp_z, 0, sizeof(grp->lp_z));
+                memset(grp->high_z, 0, sizeof(grp->high_z));
                 grp->prev1 = grp->prev2 = (lanes) { 0 };
         }
         f->started = false;
@@ -110,12 +112,11 @@ void frontend_sample(struct frontend *f, const float *emg) {
                 for (unsigned s = 0; s < f->n_notches; s++)
                         section(&f->notch[s], grp->notch_z[s], &v);
                 if (f->split) {
-                        lanes band = v;
-                        for (unsigned s = 0; s < FRONTEND_LP_STAGES; s++)
-                                section(&f->lp[s], grp->lp_z[s], &band);
-                        lanes high = v - band;
+                        lanes high = v;
+                        section(&f->high, grp->high_z, &high);
                         grp->sum_high += high * high;
-                        v = band;
+                        for (unsigned s = 0; s < FRONTEND_LP_STAGES; s++)
+                                section(&f->lp[s], grp->lp_z[s], &v);
                 }
                 grp->sum_power += v * v;
                 grp->sum_teager += grp->prev1 * grp->prev1 - v * grp->prev2;

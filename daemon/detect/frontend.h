@@ -39,6 +39,7 @@ struct frontend_group {
         lanes hp_z[FRONTEND_HP_STAGES][2];
         lanes notch_z[FRONTEND_NOTCHES][2];
         lanes lp_z[FRONTEND_LP_STAGES][2];
+        lanes high_z[2];
         lanes prev1, prev2;
         /* Sums over the current tick. */
         lanes sum_power, sum_high, sum_teager;
@@ -50,6 +51,7 @@ struct frontend {
         struct biquad notch[FRONTEND_NOTCHES];
         unsigned n_notches;
         struct biquad lp[FRONTEND_LP_STAGES];
+        struct biquad high;        /* a real high-pass: v - lowpass(v) is not one */
         bool split;                /* false at low rates: no room above the EMG band */
         bool started;
         struct frontend_group group[FRONTEND_GROUPS];
