@@ -15,10 +15,17 @@
 
 /* A deliberate movement keeps the trunk turning or accelerating for well
  * over the length of the jerk that may start a spasm. */
-#define MOVING_EVIDENCE_S 0.45
-#define MOVING_TWITCH_EVIDENCE_S 0.30
+/* A jerk at the onset of a spasm shakes the trunk for a few tenths of a
+ * second (longer through the motion filters) and leaves it where it was;
+ * walking, bending and leaning keep it moving or leave it elsewhere. */
+#define MOVING_EARLY_S 0.8
+#define MOVING_TWITCH_SHARE 0.5f
+#define MOVING_TWITCH_MIN_S 0.2
 #define POSTURE_CHANGE_DEG 12.0f
 #define POSTURE_CHANGE_EARLY_DEG 20.0f
+/* Still moving when the spasm class would be due: wait this much longer to
+ * see whether the movement goes on. */
+#define MOVING_DEFER_S 0.5
 #define PRE_ONSET_TICKS 30           /* motion this close before onset counts */
 /* One tick holding most of a candidate's energy is a pop or a QRS, not a burst. */
 #define CONCENTRATION_MAX 0.5f
@@ -55,6 +62,14 @@ static double tick_start_s(const struct detector *d, uint64_t tick) {
 
 static uint32_t ticks_for(const struct detector *d, double s) {
         return (uint32_t) lround(s / d->tick_s);
+}
+
+/* Where the muscle let go: the last tick whose own energy was above the
+ * onset threshold. The smoothed envelope's tail would add up to 0.2 s. */
+double activation_offset_s(const struct detector *d) {
+        const struct activation *a = &d->act;
+        uint64_t last = a->busy_ticks ? a->last_busy_tick : a->last_active_tick;
+        return tick_start_s(d, last + 1);
 }
 
 static bool motion_evidence(const struct detector *d, double need_s, float angle_deg) {
@@ -132,7 +147,9 @@ int activation_end(struct detector *d, double offset_s, struct spasm_notice *out
         a->ev.offset_s = offset_s;
         if (a->ev.class == SPASM_CLASS_PENDING) {
                 enum spasm_class class;
-                if (motion_evidence(d, MOVING_TWITCH_EVIDENCE_S, POSTURE_CHANGE_DEG))
+                double duration = offset_s - a->ev.onset_s;
+                double moving_need = fmax(MOVING_TWITCH_MIN_S, MOVING_TWITCH_SHARE * duration);
+                if (motion_evidence(d, moving_need, POSTURE_CHANGE_DEG))
                         class = SPASM_CLASS_VOLUNTARY;
                 else if (offset_s - a->ev.onset_s >= d->cfg.spasm_min_s)
                         class = SPASM_CLASS_SPASM;
@@ -198,8 +215,10 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
         a->level += (sum > a->level ? d->a_level : d->a_level_decay) * (sum - a->level);
         a->energy_sum += energy;
         a->energy_max = fmaxf(a->energy_max, energy);
-        if (busy)
+        if (busy) {
                 a->busy_ticks++;
+                a->last_busy_tick = d->ticks;
+        }
         if (any_active) {
                 a->active_ticks++;
                 a->last_active_tick = d->ticks;
@@ -222,6 +241,28 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
                 a->pulse_peaks++;
         } else if (a->pulse_high && s->env_fast < PULSE_DOWN * s->env_slow)
                 a->pulse_high = false;
+}
+
+/* The class of an activation that is still going: voluntary as soon as
+ * the trunk clearly moves with it, spasm once it has been held for
+ * spasm_min_s at rest (or with no more than a jerk at its start). */
+static int decide_sustained(struct detector *d, bool moving, struct spasm_notice *out) {
+        struct activation *a = &d->act;
+        double now = detector_tick_end_s(d), elapsed = now - a->ev.onset_s;
+
+        if (motion_evidence(d, MOVING_EARLY_S, POSTURE_CHANGE_EARLY_DEG))
+                return classify(d, SPASM_CLASS_VOLUNTARY, out);
+        /* Held that long means the muscle was busy at least that long. */
+        if (tick_start_s(d, a->last_busy_tick + 1) - a->ev.onset_s < d->cfg.spasm_min_s)
+                return 0;
+        if (motion_evidence(d, MOVING_EARLY_S, POSTURE_CHANGE_DEG))
+                return classify(d, SPASM_CLASS_VOLUNTARY, out);
+        if (moving && d->cfg.has_imu) {
+                if (elapsed < d->cfg.spasm_min_s + MOVING_DEFER_S)
+                        return 0;
+                return classify(d, SPASM_CLASS_VOLUNTARY, out);
+        }
+        return classify(d, SPASM_CLASS_SPASM, out);
 }
 
 static bool looks_like_artifact(const struct detector *d) {
@@ -318,18 +359,14 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
 
         case ACT_ANNOUNCED:
                 if (a->quiet_ticks >= ticks_for(d, min_off_s(d))) {
-                        n += activation_end(d, tick_start_s(d, a->last_active_tick + 1), out + n, n_out - (size_t) n);
+                        n += activation_end(d, activation_offset_s(d), out + n, n_out - (size_t) n);
                         break;
                 }
                 if (rebaseline(d, out + n, n_out - (size_t) n, &n))
                         break;
                 if (a->ev.class != SPASM_CLASS_PENDING)
                         break;
-                if (motion_evidence(d, MOVING_EVIDENCE_S, POSTURE_CHANGE_EARLY_DEG))
-                        n += classify(d, SPASM_CLASS_VOLUNTARY, out + n);
-                else if (any_active && detector_tick_end_s(d) - a->ev.onset_s >= d->cfg.spasm_min_s)
-                        n += classify(d, motion_evidence(d, MOVING_EVIDENCE_S, POSTURE_CHANGE_DEG)
-                                      ? SPASM_CLASS_VOLUNTARY : SPASM_CLASS_SPASM, out + n);
+                n += decide_sustained(d, moving, out + n);
                 break;
 
         case ACT_ARTIFACT:

@@ -37,7 +37,7 @@ enum activation_state {
 struct activation {
         enum activation_state state;
         struct spasm_event ev;
-        uint64_t start_tick, last_active_tick;
+        uint64_t start_tick, last_active_tick, last_busy_tick;
         uint32_t ticks, active_ticks, busy_ticks, quiet_ticks, noise_ticks;
         float energy_sum, energy_max;
         double power_sum[DETECTOR_MAX_EMG];
@@ -80,6 +80,7 @@ struct detector {
 /* classify.c: the activation state machine, one tick at a time. */
 int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out);
 int activation_end(struct detector *d, double offset_s, struct spasm_notice *out, size_t n_out);
+double activation_offset_s(const struct detector *d);
 double detector_tick_end_s(const struct detector *d);
 /* Learn the noise floors afresh, detecting nothing meanwhile. */
 void detector_learn_floor(struct detector *d, double skip_s, double learn_s);

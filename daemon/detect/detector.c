@@ -266,7 +266,7 @@ int detector_gap(struct detector *d, uint64_t n_frames, struct spasm_notice *out
         int r = 0;
         if (d->act.state == ACT_ANNOUNCED)
                 /* The activation ends where the data ends: nothing is known after. */
-                r = activation_end(d, (double) d->act.last_active_tick * d->tick_s + d->tick_s, out, n_out);
+                r = activation_end(d, activation_offset_s(d), out, n_out);
         d->act.state = ACT_IDLE;
         d->frames += n_frames + (d->tick_len - d->in_tick) % d->tick_len;
         d->ticks = (d->frames + d->tick_len - 1) / d->tick_len;
@@ -289,7 +289,7 @@ int detector_flush(struct detector *d, struct spasm_notice *out, size_t n_out) {
                 d->act.state = ACT_IDLE;
                 return 0;
         }
-        return activation_end(d, (double) (d->act.last_active_tick + 1) * d->tick_s, out, n_out);
+        return activation_end(d, activation_offset_s(d), out, n_out);
 }
 
 int detector_channel_status(const struct detector *d, unsigned ch, struct detector_channel_status *ret) {
