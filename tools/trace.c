@@ -34,11 +34,11 @@ int main(int argc, char **argv) {
                                spasm_class_to_string(n[i].event.class), n[i].event.onset_s, n[i].event.offset_s);
                 if (d->ticks != last_tick && d->ticks % every == 0) {
                         last_tick = d->ticks;
-                        printf("t=%7.2f st=%d mov=%d turn=%.2f dyn=%.2f trem=%.3f post=%d", detector_time_s(d), d->act.state,
+                        printf("t=%7.2f bl=%d st=%d mov=%d turn=%.2f dyn=%.2f trem=%.3f post=%d", detector_time_s(d), d->blanked, d->act.state,
                                cfg.has_imu && imu_tracker_moving(&d->imu), d->imu.turn_rate, d->imu.acc_dyn_rms,
                                d->imu.tremor_rms, d->imu.posture);
                         for (unsigned c = 0; c < d->n; c++)
-                                printf(" | c%u r=%.1f tk=%.3g fl=%.3g p=%.3g hi=%.2f %c%c", c, d->ch[c].ratio, d->ch[c].env_teager,
+                                printf(" | c%u raw=%.1f r=%.1f tk=%.3g fl=%.3g p=%.3g hi=%.2f %c%c", c, d->tick.teager[c] / d->ch[c].floor_teager, d->ch[c].ratio, d->ch[c].env_teager,
                                        d->ch[c].floor_teager, d->ch[c].env,
                                        d->ch[c].floor > 0 ? d->ch[c].floor_high / d->ch[c].floor : 0.0,
                                        d->ch[c].active ? 'A' : '.', d->ch[c].noise_like ? 'N' : '.');

@@ -42,6 +42,7 @@
  * resting level is not back to the floor learnt before (a floor learnt in an
  * unusually quiet moment, a recording whose rest is not quiet). */
 #define RELEASE_DROP 0.08f
+#define TAIL_SHARE 0.03f
 #define RELEARN_SKIP_S 0.3
 #define RELEARN_S 1.2
 #define PULSE_UP 1.25f
@@ -215,10 +216,16 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
         a->level += (sum > a->level ? d->a_level : d->a_level_decay) * (sum - a->level);
         a->energy_sum += energy;
         a->energy_max = fmaxf(a->energy_max, energy);
-        if (busy) {
+        if (busy)
                 a->busy_ticks++;
+        /* The filters ring for a while after a strong burst: the muscle let go
+         * where its energy fell well below what it held, not where the ringing
+         * finally sinks under the floor threshold. */
+        float raw_sum = 0.0f;
+        for (unsigned c = 0; c < d->n; c++)
+                raw_sum += k->teager[c] / d->ch[c].floor_teager;
+        if (busy && raw_sum > TAIL_SHARE * a->level)
                 a->last_busy_tick = d->ticks;
-        }
         if (any_active) {
                 a->active_ticks++;
                 a->last_active_tick = d->ticks;
@@ -265,12 +272,15 @@ static int decide_sustained(struct detector *d, bool moving, struct spasm_notice
         return classify(d, SPASM_CLASS_SPASM, out);
 }
 
-static bool looks_like_artifact(const struct detector *d) {
+static bool is_concentrated(const struct detector *d) {
         const struct activation *a = &d->act;
         if (a->energy_max > CONCENTRATION_MAX * a->energy_sum)
                 return true;
-        if ((float) a->busy_ticks < BUSY_MIN * (float) a->ticks)
-                return true;
+        return (float) a->busy_ticks < BUSY_MIN * (float) a->ticks;
+}
+
+static bool is_noise_spell(const struct detector *d) {
+        const struct activation *a = &d->act;
         return (float) a->noise_ticks > NOISE_SHARE_MAX * (float) a->active_ticks;
 }
 
@@ -347,10 +357,14 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
                  * stretch a 30 ms QRS residue or a pop past any minimum. */
                 if (a->busy_ticks < ticks_for(d, d->cfg.min_on_s))
                         break;
-                if (looks_like_artifact(d)) {
+                if (is_noise_spell(d)) {
                         a->state = ACT_ARTIFACT;
                         break;
                 }
+                /* A pop stays concentrated and dies out as a candidate; a
+                 * burst spreads its energy as it goes on and is announced. */
+                if (is_concentrated(d))
+                        break;
                 a->state = ACT_ANNOUNCED;
                 a->ev.id = ++d->next_id;
                 a->ev.announced_s = detector_tick_end_s(d);

@@ -11,8 +11,8 @@
 #define RR_MIN_S 0.33          /* 180 bpm */
 #define RR_MAX_S 1.6           /* 37 bpm */
 #define RR_AGREE 0.15
-#define WINDOW_BEFORE_S 0.10
-#define WINDOW_AFTER_S 0.18
+#define WINDOW_BEFORE_S 0.04
+#define WINDOW_MARGIN_S 0.04
 #define MISSES_TO_UNLOCK 4
 
 void ecg_gate_init(struct ecg_gate *g, double tick_s) {
@@ -37,7 +37,8 @@ static void try_lock(struct ecg_gate *g) {
         g->missed = 0;
 }
 
-static void record_beat(struct ecg_gate *g, uint64_t tick) {
+static void record_beat(struct ecg_gate *g, uint64_t tick, uint64_t width) {
+        g->width_ticks += (g->n_beats ? 0.25 : 1.0) * ((double) width - g->width_ticks);
         if (g->n_beats == ECG_HISTORY) {
                 memmove(g->beats, g->beats + 1, sizeof(g->beats[0]) * (ECG_HISTORY - 1));
                 g->n_beats--;
@@ -61,7 +62,7 @@ static bool in_window(const struct ecg_gate *g, uint64_t tick) {
                 return false;
         double since = (double) (tick - g->last_beat);
         double phase = fmod(since, g->rr_ticks);
-        return phase >= g->rr_ticks - WINDOW_BEFORE_S / g->tick_s || phase <= WINDOW_AFTER_S / g->tick_s;
+        return phase >= g->rr_ticks - WINDOW_BEFORE_S / g->tick_s || phase <= g->width_ticks + WINDOW_MARGIN_S / g->tick_s;
 }
 
 bool ecg_gate_tick(struct ecg_gate *g, uint64_t tick, float x) {
@@ -71,7 +72,7 @@ bool ecg_gate_tick(struct ecg_gate *g, uint64_t tick, float x) {
         } else if (g->above && x < BEAT_OFF) {
                 g->above = false;
                 if ((double) (tick - g->rise_tick) * g->tick_s <= BEAT_MAX_S)
-                        record_beat(g, g->rise_tick);
+                        record_beat(g, g->rise_tick, tick - g->rise_tick);
         }
         if (g->locked) {
                 double since = (double) (tick - g->last_beat);

@@ -24,6 +24,7 @@ struct ecg_gate {
         double rr_ticks;
         uint64_t last_beat;
         unsigned missed;
+        double width_ticks;            /* how long a beat's residue lasts */
 };
 
 void ecg_gate_init(struct ecg_gate *g, double tick_s);
