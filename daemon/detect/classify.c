@@ -21,7 +21,7 @@
 #define MOVING_EARLY_S 0.8
 #define MOVING_TWITCH_SHARE 0.5f
 #define MOVING_TWITCH_MIN_S 0.2
-#define POSTURE_CHANGE_DEG 12.0f
+#define POSTURE_CHANGE_DEG 8.0f
 #define POSTURE_CHANGE_EARLY_DEG 20.0f
 /* Still moving when the spasm class would be due: wait this much longer to
  * see whether the movement goes on. */
@@ -42,7 +42,7 @@
  * resting level is not back to the floor learnt before (a floor learnt in an
  * unusually quiet moment, a recording whose rest is not quiet). */
 #define RELEASE_DROP 0.08f
-#define TAIL_SHARE 0.03f
+#define TAIL_SHARE 0.06f
 #define RELEARN_SKIP_S 0.3
 #define RELEARN_S 1.2
 #define PULSE_UP 1.25f
