@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
                                spasm_class_to_string(n[i].event.class), n[i].event.onset_s, n[i].event.offset_s);
                 if (d->ticks != last_tick && d->ticks % every == 0) {
                         last_tick = d->ticks;
-                        printf("t=%7.2f ang=%.1f bl=%d st=%d mov=%d turn=%.2f dyn=%.2f trem=%.3f post=%d", detector_time_s(d), cfg.has_imu ? imu_tracker_angle_to(&d->imu, d->act.ref_gravity) : 0.0, d->blanked, d->act.state,
+                        printf("t=%7.2f lock=%d rr=%.0f w=%.1f ang=%.1f due=%d st=%d mov=%d turn=%.2f dyn=%.2f trem=%.3f post=%d", detector_time_s(d), d->ecg.locked, d->ecg.rr_ticks, d->ecg.width_ticks, cfg.has_imu ? imu_tracker_angle_to(&d->imu, d->act.ref_gravity) : 0.0, ecg_gate_beat_due(&d->ecg, d->ticks), d->act.state,
                                cfg.has_imu && imu_tracker_moving(&d->imu), d->imu.turn_rate, d->imu.acc_dyn_rms,
                                d->imu.tremor_rms, d->imu.posture);
                         for (unsigned c = 0; c < d->n; c++)

@@ -42,6 +42,7 @@
  * resting level is not back to the floor learnt before (a floor learnt in an
  * unusually quiet moment, a recording whose rest is not quiet). */
 #define RELEASE_DROP 0.08f
+#define BEAT_MARGIN_S 0.08
 #define TAIL_SHARE 0.06f
 #define RELEARN_SKIP_S 0.3
 #define RELEARN_S 1.2
@@ -182,6 +183,7 @@ static void start_candidate(struct detector *d, uint64_t moving_before) {
         a->moving_ticks = (uint32_t) moving_before;
         a->level = summed_ratio(d);
         a->tremor_crossings_at_start = d->imu.tremor_crossings;
+        a->beat_due = ecg_gate_beat_due(&d->ecg, d->ticks);
         /* Posture as it was before this began, to see if the trunk moved to a new one. */
         memcpy(a->ref_gravity, d->gravity_history[0], sizeof(a->ref_gravity));
 }
@@ -333,7 +335,7 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
 
         remember_gravity(d);
         d->moving_history = (d->moving_history << 1) | (moving ? one : 0);
-        if (d->ticks < d->warm_until_tick || d->blanked)
+        if (d->ticks < d->warm_until_tick)
                 return 0;
         for (unsigned c = 0; c < d->n; c++)
                 any_active = any_active || d->ch[c].active;
@@ -356,6 +358,9 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
                 /* Busy ticks, not envelope ticks: the envelope's tail would
                  * stretch a 30 ms QRS residue or a pop past any minimum. */
                 if (a->busy_ticks < ticks_for(d, d->cfg.min_on_s))
+                        break;
+                /* Starting on a heartbeat: it must outlast one to be muscle. */
+                if (a->beat_due && a->busy_ticks < ecg_gate_beat_ticks(&d->ecg) + ticks_for(d, BEAT_MARGIN_S))
                         break;
                 if (is_noise_spell(d)) {
                         a->state = ACT_ARTIFACT;

@@ -47,6 +47,7 @@ struct activation {
         uint32_t moving_ticks, shaking_ticks;
         uint32_t tremor_crossings_at_start;
         uint32_t pulse_peaks;
+        bool beat_due;        /* started when a heartbeat was expected */
         bool pulse_high;
         uint64_t last_moving_tick;
 };
@@ -67,7 +68,6 @@ struct detector {
         struct frontend_tick tick;
         struct imu_tracker imu;
         struct ecg_gate ecg;
-        bool blanked;             /* this tick sits on an expected heartbeat */
         struct channel_track ch[DETECTOR_MAX_EMG];
         struct activation act;
         float gravity_history[8][3]; /* one snapshot per 100 ms, oldest first */

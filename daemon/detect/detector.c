@@ -172,10 +172,7 @@ static void track_channels(struct detector *d) {
         for (unsigned c = 0; c < d->n; c++)
                 if (d->ch[c].floor_teager > 0.0f)
                         strongest = fmaxf(strongest, k->teager[c] / d->ch[c].floor_teager);
-        d->blanked = ecg_gate_tick(&d->ecg, d->ticks, strongest);
-        if (d->blanked)
-                /* Hold everything through the beat: it says nothing about the muscle. */
-                return;
+        ecg_gate_tick(&d->ecg, d->ticks, strongest);
 
         for (unsigned c = 0; c < d->n; c++) {
                 struct channel_track *t = &d->ch[c];
