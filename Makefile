@@ -54,7 +54,7 @@ LIBDETECT := $(BUILD)/libspasmdetect.a
 LIBCOMMON := $(BUILD)/libspasmcommon.a
 SPASMCTL := $(BUILD)/spasmctl
 
-.PHONY: all check unit unit-plain unit-asan sim-check demo bench install clean deps need-deps lint-tests
+.PHONY: all check unit-plain unit-asan sim-check demo bench install clean deps need-deps
 .DELETE_ON_ERROR:
 
 all: $(SPASMCTL)
@@ -102,6 +102,7 @@ unit-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 unit-plain
 
 sim-check: $(SPASMCTL)
+	@$(PYTHON) tests/sim/test_sim.py
 	@$(PYTHON) tests/sim/check_quality.py --spasmctl $(SPASMCTL)
 
 check: need-deps
