@@ -117,6 +117,11 @@ double detector_tick_end_s(const struct detector *d) {
         return (double) d->frames / d->rate_hz;
 }
 
+size_t detector_state_size(const struct detector *d) {
+        (void) d;
+        return (sizeof(struct detector) + DETECTOR_ALIGN - 1) / DETECTOR_ALIGN * DETECTOR_ALIGN;
+}
+
 double detector_time_s(const struct detector *d) {
         return detector_tick_end_s(d);
 }

@@ -125,6 +125,8 @@ int detector_gap(struct detector *d, uint64_t n_frames, struct spasm_notice *out
 int detector_flush(struct detector *d, struct spasm_notice *out, size_t n_out);
 
 double detector_time_s(const struct detector *d);
+/* Bytes of state the detector holds, all allocated by detector_new(). */
+size_t detector_state_size(const struct detector *d);
 int detector_channel_status(const struct detector *d, unsigned ch, struct detector_channel_status *ret);
 enum spasm_posture detector_posture(const struct detector *d);
 /* Current muscle activity, as a multiple of the noise floor (max over channels). */

@@ -590,8 +590,20 @@ int main(int argc, char **argv) {
         printf("detector_realtime_factor=%.1f\n", signal_s / best);
         printf("detector_notices=%llu\n", (unsigned long long) first.notices);
         printf("detector_events=%llu\n", (unsigned long long) first.ended);
-        /* struct detector is private and detector.h has no size accessor. */
-        printf("detector_state_bytes=n/a\n");
+        {
+                struct detector_config cfg;
+                struct detector *probe = NULL;
+                detector_config_defaults(&cfg);
+                cfg.rate_hz = st.rate_hz;
+                cfg.n_emg = st.n_emg;
+                cfg.has_imu = true;
+                if (detector_new(&cfg, &probe) == 0) {
+                        size_t bytes = detector_state_size(probe);
+                        printf("detector_state_bytes=%zu\n", bytes);
+                        printf("detector_state_bytes_per_emg_channel=%zu\n", bytes / st.n_emg);
+                        detector_free(probe);
+                }
+        }
         printf("detector: %zu frames x %u channels (%g s at %g Hz) in %.2f ms best of %u (median %.2f ms): "
                "%.3g channel-samples/s, %.3g frames/s, %.0fx real time\n",
                st.frames, channels, signal_s, st.rate_hz, 1e3 * best, o.repeat, 1e3 * median, cs_best,

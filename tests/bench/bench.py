@@ -233,6 +233,10 @@ def bench(args):
     print(f"target >= {TARGET_CHANNEL_SAMPLES / 1e6:.0f} M channel-samples/s: "
           f"{'met' if met_abs else 'NOT met'} ({c_cs / 1e6:.1f} M)")
     print(f"target >= {TARGET_RATIO:g}x SciPy:                 {'met' if met_ratio else 'NOT met'} ({ratio:.2f}x)")
+    if "detector_state_bytes_per_emg_channel" in c:
+        per = int(c["detector_state_bytes_per_emg_channel"])
+        print(f"detector state: {c['detector_state_bytes']} bytes in all, {per} bytes per EMG channel "
+              f"(target <= 8192: {'met' if per <= 8192 else 'NOT met'})")
     print(f"bench_ratio={ratio:.3f}")
     print(f"bench_target_channel_samples_met={int(met_abs)}")
     print(f"bench_target_ratio_met={int(met_ratio)}")
