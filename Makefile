@@ -54,7 +54,7 @@ LIBDETECT := $(BUILD)/libspasmdetect.a
 LIBCOMMON := $(BUILD)/libspasmcommon.a
 SPASMCTL := $(BUILD)/spasmctl
 
-.PHONY: all check unit-plain unit-asan sim-check demo bench install clean deps need-deps
+.PHONY: all check man-lint unit-plain unit-asan sim-check demo bench install clean deps need-deps
 .DELETE_ON_ERROR:
 
 all: $(SPASMCTL)
@@ -91,7 +91,8 @@ deps:
 
 # Runs deps only when something a target needs is missing, so a fresh machine needs no extra step.
 need-deps:
-	@pkg-config --exists libiio libsystemd inih cmocka && $(PYTHON) -c 'import numpy' 2>/dev/null \
+	@pkg-config --exists libiio libsystemd inih cmocka && command -v mandoc >/dev/null \
+		&& $(PYTHON) -c 'import numpy, scipy' 2>/dev/null \
 		|| ./tools/deps.sh
 
 # --- tests ------------------------------------------------------------------
@@ -105,7 +106,11 @@ sim-check: $(SPASMCTL)
 	@$(PYTHON) tests/sim/test_sim.py
 	@$(PYTHON) tests/sim/check_quality.py --spasmctl $(SPASMCTL)
 
+man-lint:
+	@mandoc -Tlint -Wwarning man/*.[0-9] && echo "man: mandoc -Tlint clean"
+
 check: need-deps
+	@$(MAKE) --no-print-directory man-lint
 	@$(MAKE) --no-print-directory unit-plain
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory sim-check
@@ -128,6 +133,9 @@ $(BUILD)/bench-detector: tests/bench/bench-detector.c $(LIBDETECT)
 # --- install ----------------------------------------------------------------
 install: all
 	install -Dm755 $(SPASMCTL) $(DESTDIR)$(BINDIR)/spasmctl
+	install -Dm644 man/spasmctl.1 $(DESTDIR)$(MANDIR)/man1/spasmctl.1
+	install -Dm644 man/spasmd-recording.5 $(DESTDIR)$(MANDIR)/man5/spasmd-recording.5
+	install -Dm644 conf/spasmd.conf $(DESTDIR)$(SYSCONFDIR)/spasmd/spasmd.conf
 
 clean:
 	rm -rf build
