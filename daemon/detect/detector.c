@@ -10,7 +10,13 @@
 /* ECG lives mostly below 30 Hz and surface EMG mostly above; 4th order so
  * that a 160 uV QRS leaves little behind. */
 #define HIGHPASS_HZ 35.0
+/* Below this rate the Teager weighting no longer favours EMG over the ECG
+ * residue (both sit high in a narrow band), so the high-pass moves up. */
+#define LOW_RATE_HZ 800.0
+#define HIGHPASS_LOW_RATE_HZ 55.0
 #define ENV_TAU_S 0.030
+#define ENV_FULL_BAND_RATE_HZ 600.0
+#define TICK_MIN_SAMPLES 6
 #define FAST_TAU_S 0.020
 #define SLOW_TAU_S 0.400
 #define FLOOR_TAU_S 4.0
@@ -88,11 +94,14 @@ int detector_new(const struct detector_config *cfg, struct detector **ret) {
         }
         d->n = cfg->n_emg;
         d->rate_hz = cfg->rate_hz;
+        /* A tick's own energy is only worth judging over a handful of samples. */
         d->tick_len = (uint32_t) lround(cfg->rate_hz * TICK_TARGET_S);
-        if (d->tick_len < 1)
-                d->tick_len = 1;
+        if (d->tick_len < TICK_MIN_SAMPLES)
+                d->tick_len = TICK_MIN_SAMPLES;
         d->tick_s = d->tick_len / cfg->rate_hz;
-        d->a_env = onepole_alpha(d->tick_s, ENV_TAU_S);
+        /* The envelope's scatter at rest depends on band x time: at low rates
+         * the band shrinks, so the envelope integrates longer to stay as calm. */
+        d->a_env = onepole_alpha(d->tick_s, ENV_TAU_S * fmax(1.0, ENV_FULL_BAND_RATE_HZ / cfg->rate_hz));
         d->a_fast = onepole_alpha(d->tick_s, FAST_TAU_S);
         d->a_slow = onepole_alpha(d->tick_s, SLOW_TAU_S);
         d->a_floor = onepole_alpha(d->tick_s, FLOOR_TAU_S);
@@ -100,7 +109,7 @@ int detector_new(const struct detector_config *cfg, struct detector **ret) {
         d->a_floor_noise = onepole_alpha(d->tick_s, FLOOR_NOISE_TAU_S);
         d->a_level = onepole_alpha(d->tick_s, LEVEL_TAU_S);
         d->a_level_decay = onepole_alpha(d->tick_s, LEVEL_DECAY_TAU_S);
-        frontend_init(&d->fe, d->n, cfg->rate_hz, HIGHPASS_HZ);
+        frontend_init(&d->fe, d->n, cfg->rate_hz, cfg->rate_hz < LOW_RATE_HZ ? HIGHPASS_LOW_RATE_HZ : HIGHPASS_HZ);
         imu_tracker_init(&d->imu, d->tick_s);
         ecg_gate_init(&d->ecg, d->tick_s);
         start_warmup(d);

@@ -6,6 +6,10 @@
 #include "ecg.h"
 
 #define BEAT_ON 5.0f
+/* Beats are the tallest regular transients: noise spikes well below the
+ * usual beat are not beats, or they would lock the rhythm onto noise. */
+#define BEAT_MIN_PEAK 8.0f
+#define BEAT_PEAK_SHARE 0.3f
 #define BEAT_OFF 2.0f
 #define BEAT_MAX_S 0.13        /* a QRS residue; a burst of EMG lasts longer */
 #define RR_MIN_S 0.33          /* 180 bpm */
@@ -47,9 +51,12 @@ static void update_rhythm(struct ecg_gate *g) {
         g->locked = true;
 }
 
-static void record_beat(struct ecg_gate *g, uint64_t tick, uint64_t width) {
+static void record_beat(struct ecg_gate *g, uint64_t tick, uint64_t width, float peak) {
+        if (peak < BEAT_MIN_PEAK || peak < BEAT_PEAK_SHARE * g->beat_peak)
+                return;
         if (g->n_beats > 0 && (double) (tick - g->beats[g->n_beats - 1]) * g->tick_s < RR_MIN_S)
                 return; /* the same beat seen twice */
+        g->beat_peak += (g->n_beats ? 0.25f : 1.0f) * (peak - g->beat_peak);
         g->width_ticks += (g->n_beats ? 0.25 : 1.0) * ((double) width - g->width_ticks);
         if (g->n_beats == ECG_HISTORY) {
                 memmove(g->beats, g->beats + 1, sizeof(g->beats[0]) * (ECG_HISTORY - 1));
@@ -80,11 +87,13 @@ void ecg_gate_tick(struct ecg_gate *g, uint64_t tick, float x) {
         if (!g->above && x > BEAT_ON) {
                 g->above = true;
                 g->rise_tick = tick;
+                g->peak = x;
         } else if (g->above && x < BEAT_OFF) {
                 g->above = false;
                 if ((double) (tick - g->rise_tick) * g->tick_s <= BEAT_MAX_S)
-                        record_beat(g, g->rise_tick, tick - g->rise_tick);
-        }
+                        record_beat(g, g->rise_tick, tick - g->rise_tick, g->peak);
+        } else if (g->above)
+                g->peak = fmaxf(g->peak, x);
         if (g->locked && (double) (tick - g->last_beat) > MISSED_TO_UNLOCK * g->rr_ticks)
                 g->locked = false;
 }

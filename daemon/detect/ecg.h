@@ -23,6 +23,7 @@ struct ecg_gate {
         double rr_ticks;
         uint64_t last_beat;
         double width_ticks;            /* how long a beat's residue lasts */
+        float peak, beat_peak;         /* this transient's peak; beats' typical peak */
 };
 
 void ecg_gate_init(struct ecg_gate *g, double tick_s);
