@@ -37,6 +37,7 @@ struct analysis {
         unsigned long long n_frames;
         struct spasm_event *events;     /* ended events, in order */
         size_t n_events, cap_events;
+        unsigned n_withdrawn; /* announced, then found to be electrode noise */
         struct spasm_notice notices[MAX_NOTICES];
 };
 
@@ -69,6 +70,11 @@ static int keep_ended(struct analysis *a, int n) {
         for (int i = 0; i < n; i++) {
                 if (a->notices[i].kind != SPASM_NOTICE_ENDED)
                         continue;
+                if (a->notices[i].event.class == SPASM_CLASS_WITHDRAWN) {
+                        /* Announced live, then found to be electrode noise: not an event. */
+                        a->n_withdrawn++;
+                        continue;
+                }
                 if (a->n_events == a->cap_events) {
                         size_t cap = a->cap_events ? 2 * a->cap_events : 64;
                         struct spasm_event *e = realloc(a->events, cap * sizeof *e);
@@ -263,6 +269,7 @@ static void print_json(const struct analysis *a) {
         printf(",\"counts\":{\"spasm\":%u,\"twitch\":%u,\"voluntary\":%u}", t.spasm, t.twitch, t.voluntary);
         json_field("spasm_total_s", t.spasm_total_s, 3);
         json_field("spasm_longest_s", t.spasm_longest_s, 3);
+        printf(",\"withdrawn\":%u", a->n_withdrawn);
         printf(",\"imu\":%s", recording_has_imu(a->rec) ? "true" : "false");
         json_field("duration_s", duration_s(a), 3);
         fputs("}\n", stdout);
@@ -388,6 +395,9 @@ static void print_human(const struct analysis *a) {
         if (t.spasm > 0)
                 printf(", longest %.3f s", t.spasm_longest_s);
         fputc('\n', stdout);
+        if (a->n_withdrawn > 0)
+                printf("  %u activation%s announced and then withdrawn as electrode noise (not counted)\n",
+                       a->n_withdrawn, a->n_withdrawn == 1 ? "" : "s");
 }
 
 static int analyze_file(const char *path, bool json, bool first) {

@@ -58,6 +58,8 @@ static float summed_ratio(const struct detector *d) {
         return sum;
 }
 
+static bool is_noise_spell(const struct detector *d);
+
 static double tick_start_s(const struct detector *d, uint64_t tick) {
         return (double) tick * d->tick_s;
 }
@@ -147,7 +149,10 @@ int activation_end(struct detector *d, double offset_s, struct spasm_notice *out
         if (offset_s < a->ev.onset_s)
                 offset_s = a->ev.onset_s;
         a->ev.offset_s = offset_s;
-        if (a->ev.class == SPASM_CLASS_PENDING) {
+        if (a->ev.class == SPASM_CLASS_PENDING && is_noise_spell(d)) {
+                /* Announced, then shown to be a noisier electrode: withdraw it. */
+                a->ev.class = SPASM_CLASS_WITHDRAWN;
+        } else if (a->ev.class == SPASM_CLASS_PENDING) {
                 enum spasm_class class;
                 double duration = offset_s - a->ev.onset_s;
                 double moving_need = fmax(MOVING_TWITCH_MIN_S, MOVING_TWITCH_SHARE * duration);
@@ -258,6 +263,11 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
 static int decide_sustained(struct detector *d, bool moving, struct spasm_notice *out) {
         struct activation *a = &d->act;
         double now = detector_tick_end_s(d), elapsed = now - a->ev.onset_s;
+
+        /* Mostly amplifier noise so far: no class until the floor has caught
+         * up with it (it then ends, withdrawn) or muscle shows through. */
+        if (is_noise_spell(d))
+                return 0;
 
         if (motion_evidence(d, MOVING_EARLY_S, POSTURE_CHANGE_EARLY_DEG))
                 return classify(d, SPASM_CLASS_VOLUNTARY, out);

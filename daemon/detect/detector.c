@@ -162,8 +162,9 @@ static void update_floor(struct detector *d, struct channel_track *t) {
                 a = d->a_floor_down;
         else if (resting)
                 a = d->a_floor;
-        else if (t->noise_like && (d->act.state == ACT_ARTIFACT || d->act.state == ACT_CANDIDATE))
-                /* More of the same noise: follow it rather than report it. */
+        else if (t->noise_like && (d->act.state != ACT_ANNOUNCED || d->act.ev.class == SPASM_CLASS_PENDING))
+                /* More of the same noise: follow it rather than report it (a
+                 * decided activation keeps its floor: it was muscle). */
                 a = d->a_floor_noise;
         if (a <= 0.0f)
                 return;
@@ -215,7 +216,7 @@ static void track_channels(struct detector *d) {
                         t->active = false;
                 if (t->ratio < d->cfg.off_ratio)
                         t->last_quiet_tick = d->ticks;
-                t->noise_like = d->fe.split && t->ratio >= d->cfg.off_ratio && rise_spectral_index(t) > 0.5f;
+                t->noise_like = d->fe.split && t->ratio >= d->cfg.off_ratio && rise_spectral_index(t) > 0.85f;
                 update_floor(d, t);
         }
 }

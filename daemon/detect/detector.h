@@ -27,6 +27,9 @@ enum spasm_class {
         SPASM_CLASS_SPASM,
         SPASM_CLASS_TWITCH,
         SPASM_CLASS_VOLUNTARY,
+        /* Withdrawn: an announced activation that turned out to be electrode
+         * noise, not muscle. Only ever in an ENDED notice, never classified. */
+        SPASM_CLASS_WITHDRAWN,
 };
 
 enum spasm_posture {

@@ -14,6 +14,9 @@
 #define GRAVITY_TAU_S 0.25
 #define GYR_TAU_S 0.16
 #define DYN_TAU_S 0.25
+/* Steps and bends live below ~3 Hz; the 4-12 Hz shaking of a pulsing spasm
+ * is not trunk movement and is kept out of it. */
+#define DYN_BAND_TAU_S 0.053
 #define TREMOR_TAU_S 0.3
 
 void imu_tracker_init(struct imu_tracker *t, double tick_s) {
@@ -22,6 +25,7 @@ void imu_tracker_init(struct imu_tracker *t, double tick_s) {
         t->a_gravity = onepole_alpha(tick_s, GRAVITY_TAU_S);
         t->a_gyr = onepole_alpha(tick_s, GYR_TAU_S);
         t->a_dyn = onepole_alpha(tick_s, DYN_TAU_S);
+        t->a_dyn_band = onepole_alpha(tick_s, DYN_BAND_TAU_S);
         t->a_tremor = onepole_alpha(tick_s, TREMOR_TAU_S);
         /* 4-12 Hz as a high-pass at 4 and a low-pass at 12 (kept below the
          * tick rate's Nyquist frequency). */
@@ -68,8 +72,9 @@ void imu_tracker_tick(struct imu_tracker *t) {
         float dyn = 0.0f, turn = 0.0f, tremor = 0.0f;
         for (unsigned i = 0; i < 3; i++) {
                 t->gravity[i] += t->a_gravity * (acc[i] - t->gravity[i]);
-                float d = acc[i] - t->gravity[i];
-                dyn += d * d;
+                t->dyn_lp1[i] += t->a_dyn_band * (acc[i] - t->gravity[i] - t->dyn_lp1[i]);
+                t->dyn_lp2[i] += t->a_dyn_band * (t->dyn_lp1[i] - t->dyn_lp2[i]);
+                dyn += t->dyn_lp2[i] * t->dyn_lp2[i];
 
                 t->gyr_lp1[i] += t->a_gyr * (gyr[i] - t->gyr_lp1[i]);
                 t->gyr_lp2[i] += t->a_gyr * (t->gyr_lp1[i] - t->gyr_lp2[i]);

@@ -25,6 +25,7 @@ struct imu_tracker {
         bool settled;
         float gravity[3];      /* low-passed acceleration, m/s^2 */
         float gyr_lp1[3], gyr_lp2[3];
+        float dyn_lp1[3], dyn_lp2[3];  /* acc - gravity, below the tremor band */
         float acc_dyn_power;   /* low-passed |acc - gravity|^2 */
         struct biquad tremor_bp[2];
         float tremor_z[2][2][3];
@@ -32,7 +33,7 @@ struct imu_tracker {
         float tremor_prev;
         uint32_t tremor_crossings;
 
-        float a_gravity, a_gyr, a_dyn, a_tremor;
+        float a_gravity, a_gyr, a_dyn, a_dyn_band, a_tremor;
 
         /* Outputs, valid after imu_tracker_tick(). */
         float turn_rate;       /* rad/s, slow trunk rotation */

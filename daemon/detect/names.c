@@ -12,6 +12,8 @@ const char *spasm_class_to_string(enum spasm_class c) {
                 return "twitch";
         case SPASM_CLASS_VOLUNTARY:
                 return "voluntary";
+        case SPASM_CLASS_WITHDRAWN:
+                return "withdrawn";
         }
         return "unknown";
 }
