@@ -46,3 +46,11 @@ float onepole_alpha(double step_s, double tau_s) {
                 return 1.0f;
         return (float) (1.0 - exp(-step_s / tau_s));
 }
+
+double biquad_power_gain(const struct biquad *q, double w) {
+        /* H(z) = (b0 + b1 z^-1 + b2 z^-2) / (1 + a1 z^-1 + a2 z^-2) on z = e^{jw} */
+        double c1 = cos(w), s1 = sin(w), c2 = cos(2.0 * w), s2 = sin(2.0 * w);
+        double nr = q->b0 + q->b1 * c1 + q->b2 * c2, ni = -(q->b1 * s1 + q->b2 * s2);
+        double dr = 1.0 + q->a1 * c1 + q->a2 * c2, di = -(q->a1 * s1 + q->a2 * s2);
+        return (nr * nr + ni * ni) / (dr * dr + di * di);
+}

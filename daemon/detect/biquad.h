@@ -19,6 +19,9 @@ void biquad_notch(struct biquad *q, double rate_hz, double centre_hz, double ban
 /* Unity gain, so a section can be left in a cascade but switched off. */
 void biquad_identity(struct biquad *q);
 
+/* |H|^2 at a normalised angular frequency w (radians per sample). */
+double biquad_power_gain(const struct biquad *q, double w);
+
 /* Q values of the two sections of a 4th-order Butterworth. */
 #define BUTTERWORTH4_Q1 0.54119610f
 #define BUTTERWORTH4_Q2 1.30656296f

@@ -26,6 +26,7 @@
 #define WARMUP_SKIP_S 0.4   /* filter transients at start are not the floor */
 #define MIN_FLOOR 1e-6f
 #define DETECTOR_ALIGN 64
+#define NOISE_INDEX 0.5f
 #define LEVEL_TAU_S 1.0
 #define LEVEL_DECAY_TAU_S 20.0
 
@@ -143,15 +144,14 @@ static void learn_warmup(struct detector *d, struct channel_track *t, const stru
         t->floor_teager += w * (k->teager[c] - t->floor_teager);
 }
 
-/* Share of a rise in power that sits above the EMG band, relative to the
- * share the resting noise has there: ~1 for more of the same noise, far
- * below 1 for muscle. */
-static float rise_spectral_index(const struct channel_track *t) {
+/* How much of a rise in power lands above the EMG band, against what white
+ * noise would put there: about 1 when an electrode got noisier, near 0 when
+ * a muscle adds power, whatever the resting floor was made of. */
+static float rise_noise_index(const struct detector *d, const struct channel_track *t) {
         float rise = t->env - t->floor, rise_high = t->env_high - t->floor_high;
-        if (rise <= 0.0f || t->floor_high <= 0.0f)
+        if (rise <= 0.0f || d->fe.white_high_share <= 0.0f)
                 return 0.0f;
-        float share_rest = t->floor_high / t->floor;
-        return (rise_high / rise) / share_rest;
+        return (rise_high / rise) / d->fe.white_high_share;
 }
 
 static void update_floor(struct detector *d, struct channel_track *t) {
@@ -216,7 +216,7 @@ static void track_channels(struct detector *d) {
                         t->active = false;
                 if (t->ratio < d->cfg.off_ratio)
                         t->last_quiet_tick = d->ticks;
-                t->noise_like = d->fe.split && t->ratio >= d->cfg.off_ratio && rise_spectral_index(t) > 0.85f;
+                t->noise_like = d->fe.split && t->ratio >= d->cfg.off_ratio && rise_noise_index(d, t) > NOISE_INDEX;
                 update_floor(d, t);
         }
 }

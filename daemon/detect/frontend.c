@@ -27,6 +27,24 @@ static void set_notches(struct frontend *f, double mains_hz) {
                 memset(f->group[g].notch_z, 0, sizeof(f->group[g].notch_z));
 }
 
+/* What white noise puts in the high band for every unit in the EMG band,
+ * from the filters' own responses: the reference a rise in power is held
+ * against to tell a noisier electrode from a muscle. */
+static float white_high_share(const struct frontend *f) {
+        double in = 0.0, high = 0.0;
+        for (unsigned i = 1; i < 512; i++) {
+                double w = M_PI * i / 512.0, g = 1.0;
+                for (unsigned s = 0; s < FRONTEND_HP_STAGES; s++)
+                        g *= biquad_power_gain(&f->hp[s], w);
+                double gin = g, ghigh = g * biquad_power_gain(&f->high, w);
+                for (unsigned s = 0; s < FRONTEND_LP_STAGES; s++)
+                        gin *= biquad_power_gain(&f->lp[s], w);
+                in += gin;
+                high += ghigh;
+        }
+        return in > 0.0 ? (float) (high / in) : 0.0f;
+}
+
 void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, double highpass_hz) {
         memset(f, 0, sizeof(*f));
         f->n = n_channels;
@@ -39,6 +57,7 @@ void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, doub
         biquad_lowpass(&f->lp[0], rate_hz, top, BUTTERWORTH4_Q1);
         biquad_lowpass(&f->lp[1], rate_hz, top, BUTTERWORTH4_Q2);
         biquad_highpass(&f->high, rate_hz, fmin(1.2 * top, 0.45 * rate_hz), M_SQRT1_2);
+        f->white_high_share = white_high_share(f);
         set_notches(f, 0);
         mains_finder_init(&f->mains, rate_hz);
 }

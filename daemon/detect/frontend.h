@@ -53,6 +53,7 @@ struct frontend {
         struct biquad lp[FRONTEND_LP_STAGES];
         struct biquad high;        /* a real high-pass: v - lowpass(v) is not one */
         bool split;                /* false at low rates: no room above the EMG band */
+        float white_high_share;    /* high-band / in-band power for white noise */
         bool started;
         struct frontend_group group[FRONTEND_GROUPS];
         float origin[DETECTOR_MAX_EMG];
