@@ -41,6 +41,10 @@ struct scene {
         size_t n_moves;
         double mains_hz, mains_uv;
         double ecg_uv, ecg_bpm;
+        double noisy_from_s, noisy_to_s, noisy_gain; /* an electrode getting noisier */
+        double pop_at_s, pop_uv;                     /* an electrode pop: step, then decay */
+        double rate_hz;                              /* 0: RATE */
+        double lying;                                /* gravity along z instead of y */
         uint64_t seed;
 };
 
@@ -52,6 +56,7 @@ struct outcome {
         struct spasm_event classified[MAX_EVENTS];
         size_t n_classified;
         float mains_hz;
+        enum spasm_posture posture;
 };
 
 static double envelope_at(const struct scene *s, double t, unsigned ch) {
@@ -78,6 +83,18 @@ static double ecg_at(const struct scene *s, double t) {
         return s->ecg_uv * (exp(-phase * phase / (2 * 0.008 * 0.008)) - 0.25 * exp(-(phase - 0.025) * (phase - 0.025) / (2 * 0.01 * 0.01)));
 }
 
+static struct detector *new_detector(double rate_hz, unsigned n_emg, bool imu) {
+        struct detector_config cfg;
+        struct detector *d = NULL;
+
+        detector_config_defaults(&cfg);
+        cfg.rate_hz = rate_hz;
+        cfg.n_emg = n_emg;
+        cfg.has_imu = imu;
+        assert_int_equal(detector_new(&cfg, &d), 0);
+        return d;
+}
+
 static void collect(struct outcome *o, const struct spasm_notice *n, int count) {
         for (int i = 0; i < count; i++) {
                 switch (n[i].kind) {
@@ -97,35 +114,43 @@ static void collect(struct outcome *o, const struct spasm_notice *n, int count) 
         }
 }
 
+static double artefact_at(const struct scene *s, double t) {
+        if (s->pop_uv > 0 && t >= s->pop_at_s)
+                return s->pop_uv * exp(-(t - s->pop_at_s) / 0.1);
+        return 0.0;
+}
+
+static double noise_gain_at(const struct scene *s, double t) {
+        return s->noisy_gain > 0 && t >= s->noisy_from_s && t < s->noisy_to_s ? s->noisy_gain : 1.0;
+}
+
 static void run_scene(const struct scene *s, struct outcome *o) {
-        struct detector_config cfg;
         struct detector *d = NULL;
         struct synth rng = { .state = s->seed ? s->seed : 0x9e3779b97f4a7c15ULL };
         struct synth_emg muscle[DETECTOR_MAX_EMG];
         struct spasm_notice notices[DETECTOR_MAX_NOTICES_PER_FRAME];
 
         memset(o, 0, sizeof(*o));
-        detector_config_defaults(&cfg);
-        cfg.rate_hz = RATE;
-        cfg.n_emg = s->n_emg;
-        cfg.has_imu = s->imu;
-        assert_int_equal(detector_new(&cfg, &d), 0);
+        double rate = s->rate_hz > 0 ? s->rate_hz : RATE;
+        d = new_detector(rate, s->n_emg, s->imu);
         for (unsigned c = 0; c < s->n_emg; c++)
-                synth_emg_init(&muscle[c], RATE);
+                synth_emg_init(&muscle[c], rate);
 
-        size_t frames = (size_t) (s->duration_s * RATE);
+        size_t frames = (size_t) (s->duration_s * rate);
         for (size_t i = 0; i < frames; i++) {
-                double t = (double) i / RATE;
+                double t = (double) i / rate;
                 float emg[DETECTOR_MAX_EMG], imu[6];
                 for (unsigned c = 0; c < s->n_emg; c++) {
-                        double v = NOISE_UV * synth_gauss(&rng) + envelope_at(s, t, c) * synth_emg_next(&muscle[c], &rng);
+                        double v = NOISE_UV * noise_gain_at(s, t) * synth_gauss(&rng) +
+                                   envelope_at(s, t, c) * synth_emg_next(&muscle[c], &rng);
+                        v += c == 0 ? artefact_at(s, t) : 0.0;
                         v += s->mains_uv * sin(2 * M_PI * s->mains_hz * t) + ecg_at(s, t) * (c + 1) / s->n_emg;
                         emg[c] = (float) (v + 120.0); /* an electrode offset */
                 }
                 bool moving = moving_at(s, t);
                 imu[0] = (float) (0.02 * synth_gauss(&rng) + (moving ? 1.5 * sin(2 * M_PI * 1.0 * t) : 0));
-                imu[1] = (float) (9.81 + 0.02 * synth_gauss(&rng) + (moving ? 2.0 * sin(2 * M_PI * 2.0 * t) : 0));
-                imu[2] = (float) (0.02 * synth_gauss(&rng));
+                imu[1] = (float) ((s->lying ? 0.0 : 9.81) + 0.02 * synth_gauss(&rng) + (moving ? 2.0 * sin(2 * M_PI * 2.0 * t) : 0));
+                imu[2] = (float) ((s->lying ? 9.81 : 0.0) + 0.02 * synth_gauss(&rng));
                 imu[3] = (float) (0.01 * synth_gauss(&rng) + (moving ? 0.6 : 0));
                 imu[4] = (float) (0.01 * synth_gauss(&rng));
                 imu[5] = (float) (0.01 * synth_gauss(&rng));
@@ -139,6 +164,7 @@ static void run_scene(const struct scene *s, struct outcome *o) {
         struct detector_channel_status st;
         assert_int_equal(detector_channel_status(d, 0, &st), 0);
         o->mains_hz = st.mains_hz;
+        o->posture = detector_posture(d);
         detector_free(d);
 }
 
@@ -240,6 +266,51 @@ static void test_heartbeats_are_not_events(void **state) {
         }
 }
 
+static void test_noisier_electrode_is_not_muscle(void **state) {
+        (void) state;
+        /* Amplifier noise x3 for 20 s: whatever gets announced must end withdrawn. */
+        struct scene s = { .duration_s = 40, .n_emg = 2, .imu = true, .noisy_from_s = 8, .noisy_to_s = 28, .noisy_gain = 3 };
+        struct outcome o;
+        run_scene(&s, &o);
+        for (size_t i = 0; i < o.n_ended; i++)
+                assert_int_equal(o.ended[i].class, SPASM_CLASS_WITHDRAWN);
+        assert_int_equal(o.n_classified, 0);
+}
+
+static void test_pop_is_not_an_event(void **state) {
+        (void) state;
+        struct scene s = { .duration_s = 15, .n_emg = 2, .pop_at_s = 7.0, .pop_uv = 2000 };
+        struct outcome o;
+        run_scene(&s, &o);
+        assert_int_equal(o.n_onsets, 0);
+}
+
+static void test_low_rate_burst(void **state) {
+        (void) state;
+        /* 250 Hz: the narrow band still finds a spasm and a twitch, and nothing else. */
+        const struct burst b[] = { { 8.0, 11.0, 15.0, 1 }, { 15.0, 15.5, 20.0, 2 } };
+        struct scene s = { .duration_s = 20, .n_emg = 2, .imu = true, .bursts = b, .n_bursts = 2, .rate_hz = 250 };
+        struct outcome o;
+        run_scene(&s, &o);
+        assert_int_equal(o.n_ended, 2);
+        assert_int_equal(o.ended[0].class, SPASM_CLASS_SPASM);
+        assert_int_equal(o.ended[1].class, SPASM_CLASS_TWITCH);
+}
+
+static void test_posture(void **state) {
+        (void) state;
+        struct outcome o;
+        struct scene up = { .duration_s = 5, .n_emg = 1, .imu = true };
+        run_scene(&up, &o);
+        assert_int_equal(o.posture, SPASM_POSTURE_STANDING);
+        struct scene flat = { .duration_s = 5, .n_emg = 1, .imu = true, .lying = 1 };
+        run_scene(&flat, &o);
+        assert_int_equal(o.posture, SPASM_POSTURE_LYING);
+        struct scene none = { .duration_s = 5, .n_emg = 1 };
+        run_scene(&none, &o);
+        assert_int_equal(o.posture, SPASM_POSTURE_UNKNOWN);
+}
+
 static void test_deterministic(void **state) {
         (void) state;
         const struct burst b[] = { { 5.0, 7.5, 10.0, 1 }, { 11.0, 11.3, 25.0, 2 } };
@@ -257,17 +328,13 @@ static void test_deterministic(void **state) {
 
 static void test_gap_ends_activation(void **state) {
         (void) state;
-        struct detector_config cfg;
         struct detector *d = NULL;
         struct synth rng = { .state = 7 };
         struct synth_emg m;
         struct spasm_notice n[DETECTOR_MAX_NOTICES_PER_FRAME];
         struct outcome o = { 0 };
 
-        detector_config_defaults(&cfg);
-        cfg.rate_hz = RATE;
-        cfg.n_emg = 1;
-        assert_int_equal(detector_new(&cfg, &d), 0);
+        d = new_detector(RATE, 1, false);
         synth_emg_init(&m, RATE);
         for (int i = 0; i < (int) (RATE * 6.5); i++) {
                 float x = (float) (NOISE_UV * synth_gauss(&rng) + (i >= 5000 ? 20.0 * synth_emg_next(&m, &rng) : 0.0));
@@ -288,17 +355,12 @@ static void test_gap_ends_activation(void **state) {
 
 static void test_hostile_samples(void **state) {
         (void) state;
-        struct detector_config cfg;
         struct detector *d = NULL;
         struct synth rng = { .state = 99 };
         struct spasm_notice n[DETECTOR_MAX_NOTICES_PER_FRAME];
         const float specials[] = { NAN, INFINITY, -INFINITY, 3e38f, -3e38f, 0.0f, 1e-38f };
 
-        detector_config_defaults(&cfg);
-        cfg.rate_hz = 250;
-        cfg.n_emg = 2;
-        cfg.has_imu = true;
-        assert_int_equal(detector_new(&cfg, &d), 0);
+        d = new_detector(250, 2, true);
         for (int i = 0; i < 250 * 60; i++) {
                 float emg[2], imu[6];
                 for (int c = 0; c < 2; c++)
@@ -351,17 +413,13 @@ static void test_config_bounds(void **state) {
 static void test_mvc_percentage(void **state) {
         (void) state;
         /* Calibrated: intensity is also given as a share of the maximum contraction. */
-        struct detector_config cfg;
         struct detector *d = NULL;
         struct synth rng = { .state = 3 };
         struct synth_emg m;
         struct spasm_notice n[DETECTOR_MAX_NOTICES_PER_FRAME];
         struct outcome o = { 0 };
 
-        detector_config_defaults(&cfg);
-        cfg.rate_hz = RATE;
-        cfg.n_emg = 1;
-        assert_int_equal(detector_new(&cfg, &d), 0);
+        d = new_detector(RATE, 1, false);
         assert_int_equal(detector_set_mvc(d, 0, 100.0f), 0);
         synth_emg_init(&m, RATE);
         for (int i = 0; i < (int) (RATE * 10); i++) {
@@ -382,6 +440,7 @@ static void test_names(void **state) {
         assert_string_equal(spasm_class_to_string(SPASM_CLASS_VOLUNTARY), "voluntary");
         assert_string_equal(spasm_posture_to_string(SPASM_POSTURE_LYING), "lying");
         assert_string_equal(spasm_contact_to_string(SPASM_CONTACT_POOR), "poor");
+        assert_string_equal(spasm_class_to_string(SPASM_CLASS_WITHDRAWN), "withdrawn");
 }
 
 int main(void) {
@@ -393,6 +452,10 @@ int main(void) {
                 cmocka_unit_test(test_without_imu_never_voluntary),
                 cmocka_unit_test(test_mains_found),
                 cmocka_unit_test(test_heartbeats_are_not_events),
+                cmocka_unit_test(test_noisier_electrode_is_not_muscle),
+                cmocka_unit_test(test_pop_is_not_an_event),
+                cmocka_unit_test(test_low_rate_burst),
+                cmocka_unit_test(test_posture),
                 cmocka_unit_test(test_deterministic),
                 cmocka_unit_test(test_gap_ends_activation),
                 cmocka_unit_test(test_hostile_samples),
