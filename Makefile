@@ -42,16 +42,22 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 DETECT_SRC := $(sort $(wildcard daemon/detect/*.c))
 COMMON_SRC := daemon/recording.c
+SENSOR_SRC := $(sort $(wildcard daemon/sensor/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 
 DETECT_OBJ := $(DETECT_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+SENSOR_OBJ := $(SENSOR_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBDETECT := $(BUILD)/libspasmdetect.a
 LIBCOMMON := $(BUILD)/libspasmcommon.a
+LIBSENSOR := $(BUILD)/libspasmsensor.a
+# The sensor layer and the daemon talk to libiio, libsystemd and inih.
+SYS_CFLAGS = $(shell pkg-config --cflags libiio libsystemd inih 2>/dev/null)
+SYS_LIBS = $(shell pkg-config --libs libiio libsystemd inih 2>/dev/null) -pthread
 SPASMCTL := $(BUILD)/spasmctl
 
 .PHONY: all check man-lint unit-plain unit-asan sim-check demo bench install clean deps need-deps
@@ -62,6 +68,10 @@ all: $(SPASMCTL)
 $(BUILD)/daemon/detect/%.o: daemon/detect/%.c $(wildcard daemon/detect/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS_ALL) $(DETECT_OPT) -MMD -c -o $@ $<
+
+$(BUILD)/daemon/sensor/%.o: daemon/sensor/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) -pthread $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -75,13 +85,17 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(LIBSENSOR): $(SENSOR_OBJ) $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $(SENSOR_OBJ)
+
 $(SPASMCTL): $(CLI_OBJ) $(LIBCOMMON) $(LIBDETECT)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LIBDETECT) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON) $(LIBDETECT)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CPPFLAGS) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -MMD -o $@ $< \
-		$(LIBCOMMON) $(LIBDETECT) $(CMOCKA_LIBS) -lm
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -MMD -o $@ $< \
+		$(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT) $(CMOCKA_LIBS) $(SYS_LIBS) -lm
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
