@@ -42,7 +42,8 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 DETECT_SRC := $(sort $(wildcard daemon/detect/*.c))
 COMMON_SRC := daemon/recording.c
-SENSOR_SRC := $(sort $(wildcard daemon/sensor/*.c))
+# The daemon's modules, all but main.c, so the tests link the very same code.
+SENSOR_SRC := daemon/config.c $(sort $(wildcard daemon/sensor/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 
@@ -72,6 +73,10 @@ $(BUILD)/daemon/detect/%.o: daemon/detect/%.c $(wildcard daemon/detect/*.h)
 $(BUILD)/daemon/sensor/%.o: daemon/sensor/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) -pthread $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
+
+$(BUILD)/daemon/config.o: daemon/config.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
