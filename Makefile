@@ -25,7 +25,7 @@ CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT := -O2 -g
-CPPFLAGS_ALL := -D_GNU_SOURCE -DSPASMD_VERSION=\"$(VERSION)\" -Idaemon -Idaemon/detect
+CPPFLAGS_ALL := -D_GNU_SOURCE -DSPASMD_VERSION=\"$(VERSION)\" -Idaemon -Idaemon/detect -Idaemon/sensor
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now
 ifeq ($(SANITIZE),1)
 # ASan wants no _FORTIFY_SOURCE; both report through the same runtime and fail hard.
@@ -43,7 +43,8 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 DETECT_SRC := $(sort $(wildcard daemon/detect/*.c))
 COMMON_SRC := daemon/recording.c
 # The daemon's modules, all but main.c, so the tests link the very same code.
-SENSOR_SRC := daemon/config.c $(sort $(wildcard daemon/sensor/*.c))
+SENSOR_SRC := $(filter-out daemon/main.c daemon/recording.c,$(sort $(wildcard daemon/*.c))) \
+	$(sort $(wildcard daemon/sensor/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 
@@ -74,9 +75,9 @@ $(BUILD)/daemon/sensor/%.o: daemon/sensor/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) -pthread $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
 
-$(BUILD)/daemon/config.o: daemon/config.c
+$(BUILD)/daemon/%.o: daemon/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) -Idaemon/sensor $(SYS_CFLAGS) -pthread $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
