@@ -41,9 +41,9 @@ PKGS_CLI :=
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 DETECT_SRC := $(sort $(wildcard daemon/detect/*.c))
-COMMON_SRC := daemon/recording.c
+COMMON_SRC := daemon/recording.c daemon/json.c daemon/event-json.c
 # The daemon's modules, all but main.c, so the tests link the very same code.
-SENSOR_SRC := $(filter-out daemon/main.c daemon/recording.c,$(sort $(wildcard daemon/*.c))) \
+SENSOR_SRC := $(filter-out daemon/main.c $(COMMON_SRC),$(sort $(wildcard daemon/*.c))) \
 	$(sort $(wildcard daemon/sensor/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))

@@ -20,6 +20,7 @@
 #include <sysexits.h>
 
 #include "detector.h"
+#include "event-json.h"
 #include "json.h"
 #include "recording.h"
 #include "spasmctl.h"
@@ -220,58 +221,23 @@ static void count(const struct analysis *a, struct totals *t) {
 
 /* --- JSON ------------------------------------------------------------------------ */
 
-static void json_field(const char *key, double v, int decimals) {
-        printf(",\"%s\":", key);
-        json_write_number(stdout, v, decimals);
-}
-
-/* For times that may not have happened (< 0): null rather than a negative time. */
-static void json_time(const char *key, double v) {
-        json_field(key, v >= 0 ? v : NAN, 3);
-}
-
 static void print_json(const struct analysis *a) {
+        const char *names[DETECTOR_MAX_EMG];
         struct totals t;
 
-        for (size_t i = 0; i < a->n_events; i++) {
-                const struct spasm_event *e = &a->events[i];
-                bool first = true;
-
-                fputs("{\"file\":", stdout);
-                json_write_string(stdout, a->path);
-                printf(",\"id\":%" PRIu32 ",\"type\":", e->id);
-                json_write_string(stdout, or_unknown(spasm_class_to_string(e->class)));
-                json_field("onset_s", e->onset_s, 3);
-                json_time("offset_s", e->offset_s);
-                json_time("announced_s", e->announced_s);
-                json_time("detected_at_s", e->detected_at_s);
-                json_field("duration_s", e->offset_s - e->onset_s, 3);
-                fputs(",\"channels\":[", stdout);
-                for (unsigned c = 0; c < a->n_emg; c++)
-                        if (e->channel_mask & (UINT32_C(1) << c)) {
-                                fputs(first ? "" : ",", stdout);
-                                json_write_string(stdout, recording_emg_name(a->rec, c));
-                                first = false;
-                        }
-                fputc(']', stdout);
-                json_field("peak_uv", e->peak_uv, 2);
-                json_field("mean_uv", e->mean_uv, 2);
-                json_field("intensity", e->intensity, 2);
-                json_field("intensity_mvc_pct", e->intensity_mvc_pct >= 0 ? e->intensity_mvc_pct : NAN, 2);
-                json_field("pulse_hz", e->pulse_hz, 2);
-                fputs(",\"posture\":", stdout);
-                json_write_string(stdout, or_unknown(spasm_posture_to_string(e->posture)));
-                fputs("}\n", stdout);
-        }
+        for (unsigned c = 0; c < a->n_emg && c < DETECTOR_MAX_EMG; c++)
+                names[c] = recording_emg_name(a->rec, c);
+        for (size_t i = 0; i < a->n_events; i++)
+                event_json_write(stdout, "file", a->path, &a->events[i], names, a->n_emg);
         count(a, &t);
         fputs("{\"type\":\"summary\",\"file\":", stdout);
         json_write_string(stdout, a->path);
         printf(",\"counts\":{\"spasm\":%u,\"twitch\":%u,\"voluntary\":%u}", t.spasm, t.twitch, t.voluntary);
-        json_field("spasm_total_s", t.spasm_total_s, 3);
-        json_field("spasm_longest_s", t.spasm_longest_s, 3);
+        event_json_field(stdout, "spasm_total_s", t.spasm_total_s, 3);
+        event_json_field(stdout, "spasm_longest_s", t.spasm_longest_s, 3);
         printf(",\"withdrawn\":%u", a->n_withdrawn);
         printf(",\"imu\":%s", recording_has_imu(a->rec) ? "true" : "false");
-        json_field("duration_s", duration_s(a), 3);
+        event_json_field(stdout, "duration_s", duration_s(a), 3);
         fputs("}\n", stdout);
 }
 

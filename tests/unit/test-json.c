@@ -10,8 +10,7 @@
 
 #include <cmocka.h>
 
-/* The Makefile links tests with the daemon's libraries only; json.c is the CLI's, so take it whole. */
-#include "../../cli/json.c"
+#include "json.h"
 
 static void assert_escapes(const char *in, const char *want) {
         char *out = NULL;
