@@ -69,19 +69,19 @@ all: $(SPASMCTL)
 
 $(BUILD)/daemon/detect/%.o: daemon/detect/%.c $(wildcard daemon/detect/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS_ALL) $(DETECT_OPT) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS_ALL) $(DETECT_OPT) -MMD -MP -c -o $@ $<
 
 $(BUILD)/daemon/sensor/%.o: daemon/sensor/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) -pthread $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) -pthread $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/daemon/%.o: daemon/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Idaemon/sensor $(SYS_CFLAGS) -pthread $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) -Idaemon/sensor $(SYS_CFLAGS) -pthread $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(LIBDETECT): $(DETECT_OBJ)
 	@rm -f $@
@@ -100,7 +100,7 @@ $(SPASMCTL): $(CLI_OBJ) $(LIBCOMMON) $(LIBDETECT)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -MMD -o $@ $< \
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -MMD -MP -o $@ $< \
 		$(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT) $(CMOCKA_LIBS) $(SYS_LIBS) -lm
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
