@@ -61,11 +61,15 @@ LIBSENSOR := $(BUILD)/libspasmsensor.a
 SYS_CFLAGS = $(shell pkg-config --cflags libiio libsystemd inih 2>/dev/null)
 SYS_LIBS = $(shell pkg-config --libs libiio libsystemd inih 2>/dev/null) -pthread
 SPASMCTL := $(BUILD)/spasmctl
+SPASMD := $(BUILD)/spasmd
 
-.PHONY: all check man-lint unit-plain unit-asan sim-check demo bench install clean deps need-deps
+.PHONY: all check man-lint integration unit-plain unit-asan sim-check demo bench install clean deps need-deps
 .DELETE_ON_ERROR:
 
-all: $(SPASMCTL)
+all: $(SPASMCTL) $(SPASMD)
+
+$(SPASMD): $(BUILD)/daemon/main.o $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $< $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT) $(SYS_LIBS) -lm
 
 $(BUILD)/daemon/detect/%.o: daemon/detect/%.c $(wildcard daemon/detect/*.h)
 	@mkdir -p $(@D)
@@ -116,7 +120,7 @@ need-deps:
 		|| ./tools/deps.sh
 
 # --- tests ------------------------------------------------------------------
-unit-plain: $(UNIT_BIN) $(SPASMCTL)
+unit-plain: $(UNIT_BIN) $(SPASMCTL) $(SPASMD)
 	@tests/run-unit.sh $(BUILD) $(UNIT_BIN)
 
 unit-asan:
@@ -129,10 +133,15 @@ sim-check: $(SPASMCTL)
 man-lint:
 	@mandoc -Tlint -Wwarning man/*.[0-9] && echo "man: mandoc -Tlint clean"
 
+integration: $(SPASMCTL) $(SPASMD)
+	@for t in tests/integration/test-*.sh; do $$t $(BUILD) || exit 1; done
+
 check: need-deps
 	@$(MAKE) --no-print-directory man-lint
 	@$(MAKE) --no-print-directory unit-plain
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 integration
 	@$(MAKE) --no-print-directory sim-check
 
 # --- demo and bench ---------------------------------------------------------
@@ -153,6 +162,7 @@ $(BUILD)/bench-detector: tests/bench/bench-detector.c $(LIBDETECT)
 # --- install ----------------------------------------------------------------
 install: all
 	install -Dm755 $(SPASMCTL) $(DESTDIR)$(BINDIR)/spasmctl
+	install -Dm755 $(SPASMD) $(DESTDIR)$(SBINDIR)/spasmd
 	install -Dm644 man/spasmctl.1 $(DESTDIR)$(MANDIR)/man1/spasmctl.1
 	install -Dm644 man/spasmd-recording.5 $(DESTDIR)$(MANDIR)/man5/spasmd-recording.5
 	install -Dm644 conf/spasmd.conf $(DESTDIR)$(SYSCONFDIR)/spasmd/spasmd.conf

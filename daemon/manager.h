@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The manager owns the event loop and wires the flow:
+ *   sensors -> frames -> one detector per EMG sensor -> events -> sinks.
+ */
+
+#include <stdbool.h>
+
+#include "config.h"
+
+struct manager_options {
+        const char *config_path;
+        bool config_given;
+        bool events_json;       /* each finished event as a JSON line on stdout */
+};
+
+/* Runs until SIGTERM/SIGINT, or until every sensor is a replay that ended. */
+int manager_run(const struct manager_options *opts, const struct spasmd_config *cfg);
