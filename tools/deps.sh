@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libiio-dev libsystemd-dev libinih-dev libcmocka-dev
-python3 python3-numpy python3-scipy mandoc"
+python3 python3-numpy python3-scipy mandoc udev"
 
 missing=""
 for p in $PACKAGES; do
