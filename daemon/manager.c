@@ -12,6 +12,7 @@
 #include "detector.h"
 #include "event-json.h"
 #include "frames.h"
+#include "hotplug.h"
 #include "log.h"
 #include "manager.h"
 #include "sensor.h"
@@ -39,6 +40,7 @@ struct manager {
         struct sensor *sensors[CONFIG_MAX_SENSORS];
         struct monitor *monitors[CONFIG_MAX_SENSORS];
         unsigned n_sensors;
+        struct hotplug *hotplug;
         unsigned spasms, events;
 };
 
@@ -242,11 +244,63 @@ static void on_state(struct sensor *s, void *userdata) {
         }
 }
 
+static bool matches(const struct sensor_config *c, const struct hotplug_device *dev) {
+        if (strncmp(c->uri, "local:", 6) != 0)
+                return false;
+        return strcmp(c->device, dev->sysname) == 0 || (dev->name && strcmp(c->device, dev->name) == 0) ||
+               (dev->label && strcmp(c->device, dev->label) == 0);
+}
+
+static void add_tagged_sensor(struct manager *m, const struct hotplug_device *dev) {
+        static const struct sensor_callbacks callbacks = { .block = on_block, .state = on_state };
+        struct sensor_config c = { .buffer_ms = 50, .speed = 1.0 };
+
+        if (m->n_sensors == CONFIG_MAX_SENSORS) {
+                log_warning("IIO device %s ignored: already %d sensors", dev->sysname, CONFIG_MAX_SENSORS);
+                return;
+        }
+        /* "iio:device3" is no D-Bus path element: "iio_device3" is. */
+        snprintf(c.name, sizeof(c.name), "%s", dev->sysname);
+        for (char *q = c.name; *q; q++)
+                if (*q == ':')
+                        *q = '_';
+        snprintf(c.uri, sizeof(c.uri), "local:");
+        snprintf(c.device, sizeof(c.device), "%s", dev->sysname);
+        snprintf(c.channels, sizeof(c.channels), "auto");
+        snprintf(c.file, sizeof(c.file), "udev");
+        c.role = strcmp(dev->role, "imu") == 0 ? SENSOR_ROLE_IMU : SENSOR_ROLE_EMG;
+        if (sensor_new(m->event, &c, &callbacks, m, &m->sensors[m->n_sensors]) < 0)
+                return;
+        log_info("udev-tagged IIO device %s (%s) joins as [sensor.%s], role %s", dev->sysname,
+                 dev->name ? dev->name : "?", c.name, dev->role);
+        sensor_connect(m->sensors[m->n_sensors++]);
+}
+
+static void on_hotplug(const struct hotplug_device *dev, bool added, void *userdata) {
+        struct manager *m = userdata;
+        bool known = false;
+
+        for (unsigned i = 0; i < m->n_sensors; i++) {
+                struct sensor *s = m->sensors[i];
+                if (!matches(sensor_config(s), dev))
+                        continue;
+                known = true;
+                if (added && sensor_state(s) == SENSOR_DISCONNECTED)
+                        sensor_connect(s); /* no need to wait for the backoff */
+                else if (!added && sensor_state(s) == SENSOR_STREAMING)
+                        sensor_disconnect(s, -ENODEV, "the device was unplugged");
+        }
+        /* With nothing configured, the devices our udev rules tagged are the sensors. */
+        if (added && !known && m->cfg.n_sensors == 0 && dev->role)
+                add_tagged_sensor(m, dev);
+}
+
 static void manager_free(struct manager *m) {
         for (unsigned i = 0; i < m->n_sensors; i++) {
                 finish_monitor(m, i);
                 sensor_free(m->sensors[i]);
         }
+        hotplug_free(m->hotplug);
         sd_event_unref(m->event);
         free(m);
 }
@@ -283,10 +337,16 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
                         goto fail;
                 m->n_sensors++;
         }
+        r = hotplug_new(m->event, on_hotplug, m, &m->hotplug);
+        if (r < 0)
+                log_warning_errno(r, "no udev monitor (%s): unplugged sensors are retried on a timer only",
+                                  strerror(-r));
         if (m->n_sensors == 0)
                 log_notice("no sensor configured: waiting for udev-tagged IIO devices");
         for (unsigned i = 0; i < m->n_sensors; i++)
                 sensor_connect(m->sensors[i]);
+        if (m->hotplug && m->cfg.n_sensors == 0)
+                hotplug_enumerate(m->hotplug);
 
         sd_notify(false, "READY=1");
         update_status(m);
