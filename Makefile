@@ -63,7 +63,7 @@ SYS_LIBS = $(shell pkg-config --libs libiio libsystemd inih 2>/dev/null) -pthrea
 SPASMCTL := $(BUILD)/spasmctl
 SPASMD := $(BUILD)/spasmd
 
-.PHONY: all check man-lint integration unit-plain unit-asan sim-check demo bench install clean deps need-deps
+.PHONY: all check man-lint rig-check integration unit-plain unit-asan sim-check demo bench install clean deps need-deps
 .DELETE_ON_ERROR:
 
 all: $(SPASMCTL) $(SPASMD)
@@ -115,7 +115,7 @@ deps:
 
 # Runs deps only when something a target needs is missing, so a fresh machine needs no extra step.
 need-deps:
-	@pkg-config --exists libiio libsystemd inih cmocka && command -v mandoc >/dev/null \
+	@pkg-config --exists libiio libsystemd inih cmocka && command -v mandoc iio_info iiod udevadm >/dev/null \
 		&& $(PYTHON) -c 'import numpy, scipy' 2>/dev/null \
 		|| ./tools/deps.sh
 
@@ -133,6 +133,9 @@ sim-check: $(SPASMCTL)
 man-lint:
 	@mandoc -Tlint -Wwarning man/*.[0-9] && echo "man: mandoc -Tlint clean"
 
+rig-check:
+	@$(PYTHON) tests/rig/test_emulator.py
+
 integration: $(SPASMCTL) $(SPASMD)
 	@for t in tests/integration/test-*.sh; do $$t $(BUILD) || exit 1; done
 
@@ -140,6 +143,7 @@ check: need-deps
 	@$(MAKE) --no-print-directory man-lint
 	@$(MAKE) --no-print-directory unit-plain
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory rig-check
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 integration
 	@$(MAKE) --no-print-directory sim-check
