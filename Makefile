@@ -115,7 +115,8 @@ deps:
 
 # Runs deps only when something a target needs is missing, so a fresh machine needs no extra step.
 need-deps:
-	@pkg-config --exists libiio libsystemd inih cmocka && command -v mandoc iio_info iiod udevadm >/dev/null \
+	@pkg-config --exists libiio libsystemd inih cmocka \
+		&& for t in mandoc iio_info iiod udevadm; do command -v $$t >/dev/null || PATH=$$PATH:/usr/sbin command -v $$t >/dev/null || exit 1; done \
 		&& $(PYTHON) -c 'import numpy, scipy' 2>/dev/null \
 		|| ./tools/deps.sh
 
