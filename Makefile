@@ -137,7 +137,12 @@ man-lint:
 rig-check:
 	@$(PYTHON) tests/rig/test_emulator.py
 
-integration: $(SPASMCTL) $(SPASMD)
+$(BUILD)/iio-read: tests/integration/iio-read.c $(LIBSENSOR) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -MMD -MP -o $@ $< \
+		$(LIBSENSOR) $(LIBCOMMON) $(SYS_LIBS) -lm
+
+integration: $(SPASMCTL) $(SPASMD) $(BUILD)/iio-read
 	@for t in tests/integration/test-*.sh; do $$t $(BUILD) || exit 1; done
 
 check: need-deps

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,8 @@ int main(int argc, char **argv) {
         }
 
         log_open();
+        /* libiio writes to sockets without MSG_NOSIGNAL: a dead iiod must not kill us. */
+        signal(SIGPIPE, SIG_IGN);
 
         /* Configuration first: a bad one stops us before anything is touched. */
         char err[1024];

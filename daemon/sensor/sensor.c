@@ -6,11 +6,12 @@
 #include <string.h>
 
 #include "block-queue.h"
+#include "iio-source.h"
 #include "log.h"
 #include "replay-source.h"
 #include "sensor.h"
 
-#define QUEUE_BLOCKS 16
+#define QUEUE_BLOCKS 64
 #define BACKOFF_MIN_USEC (1 * 1000000ULL)
 #define BACKOFF_MAX_USEC (60 * 1000000ULL)
 
@@ -37,6 +38,19 @@ static void *replay_free(void *p) { return replay_source_free(p); }
 
 static const struct source_ops replay_ops = {
         replay_rate, replay_n, replay_name, replay_role, replay_start, replay_stop, replay_status, replay_free,
+};
+
+static double iio_rate(const void *p) { return iio_source_rate(p); }
+static unsigned iio_n(const void *p) { return iio_source_n_channels(p); }
+static const char *iio_name(const void *p, unsigned i) { return iio_source_channel_name(p, i); }
+static enum sample_role iio_role(const void *p, unsigned i) { return iio_source_channel_role(p, i); }
+static int iio_start(void *p, struct block_queue *q) { return iio_source_start(p, q); }
+static int iio_stop(void *p) { return iio_source_stop(p); }
+static int iio_status(const void *p, char *m, size_t l) { return iio_source_status(p, m, l); }
+static void *iio_free(void *p) { return iio_source_free(p); }
+
+static const struct source_ops iio_ops = {
+        iio_rate, iio_n, iio_name, iio_role, iio_start, iio_stop, iio_status, iio_free,
 };
 
 struct sensor {
@@ -67,8 +81,30 @@ static int open_source(struct sensor *s, char *err, size_t errlen) {
                 s->src = r;
                 return 0;
         }
-        snprintf(err, errlen, "%s: libiio sources are not built in yet", s->cfg.uri);
-        return -EOPNOTSUPP;
+        struct iio_source_config ic = {
+                .name = s->cfg.name,
+                .uri = s->cfg.uri,
+                .device = s->cfg.device,
+                .channels = s->cfg.channels,
+                .sample_rate = s->cfg.sample_rate,
+                .buffer_ms = s->cfg.buffer_ms,
+        };
+        struct iio_source *src = NULL;
+        int ret = iio_source_open(&ic, &src, err, errlen);
+        if (ret < 0)
+                return ret;
+        /* One refill may make several blocks: leave room for two refills. */
+        size_t per_refill = (iio_source_buffer_samples(src) + SAMPLE_BLOCK_MAX_SAMPLES - 1) / SAMPLE_BLOCK_MAX_SAMPLES;
+        if (2 * per_refill + 2 > QUEUE_BLOCKS) {
+                snprintf(err, errlen, "%s: buffer_ms=%u makes refills of %zu samples, more than the queue holds; "
+                         "lower buffer_ms in [sensor.%s]", iio_source_describe(src), s->cfg.buffer_ms,
+                         iio_source_buffer_samples(src), s->cfg.name);
+                iio_source_free(src);
+                return -E2BIG;
+        }
+        s->ops = &iio_ops;
+        s->src = src;
+        return 0;
 }
 
 static void close_source(struct sensor *s) {
