@@ -136,6 +136,7 @@ man-lint:
 
 rig-check:
 	@$(PYTHON) tests/rig/test_emulator.py
+	@$(PYTHON) tests/rig/local_test.py
 
 $(BUILD)/iio-read: tests/integration/iio-read.c $(LIBSENSOR) $(LIBCOMMON)
 	@mkdir -p $(@D)

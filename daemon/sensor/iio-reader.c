@@ -64,6 +64,10 @@ static uint64_t missing_between(int64_t prev_ns, int64_t ns, double period_ns) {
  * that break at timestamp gaps and at SAMPLE_BLOCK_MAX_SAMPLES. */
 static void emit(struct iio_source *s, const struct iio_layout *l, const uint8_t *p, size_t n) {
         const double period_ns = 1e9 / s->rate;
+        struct timespec now;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t arrival_ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
 
         while (n > 0) {
                 size_t k = n < SAMPLE_BLOCK_MAX_SAMPLES ? n : SAMPLE_BLOCK_MAX_SAMPLES;
@@ -92,6 +96,7 @@ static void emit(struct iio_source *s, const struct iio_layout *l, const uint8_t
                         b->first_index = s->next_index;
                         b->dropped = gap;
                         b->first_ns = first_ns;
+                        b->arrival_ns = arrival_ns;
                         b->n_samples = (uint32_t) k;
                         b->n_channels = l->n_columns;
                         block_queue_commit(s->queue);

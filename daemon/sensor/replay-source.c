@@ -136,6 +136,9 @@ static void *play(void *userdata) {
                 if (n > 0) {
                         if (s->speed > 0)
                                 sleep_until(&start, (double) (index + n) / s->rate / s->speed);
+                        struct timespec now;
+                        clock_gettime(CLOCK_REALTIME, &now);
+                        b->arrival_ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
                         index += n;
                         block_queue_commit(s->queue);
                 }

@@ -23,6 +23,7 @@ struct sample_block {
         uint64_t first_index;   /* index of the first sample since the stream started */
         uint64_t dropped;       /* samples lost just before this block (overrun, timestamp gap) */
         int64_t first_ns;       /* timestamp of the first sample, CLOCK_REALTIME ns; -1 if none */
+        int64_t arrival_ns;     /* CLOCK_REALTIME when the reader got the data from the device */
         uint32_t n_samples;
         uint32_t n_channels;
         float data[SAMPLE_BLOCK_MAX_SAMPLES * SAMPLE_BLOCK_MAX_CHANNELS];
