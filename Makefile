@@ -163,8 +163,9 @@ demo: need-deps $(SPASMCTL)
 	@$(SPASMCTL) analyze $(DEMO_RECORDING)
 
 bench: need-deps
-	@$(MAKE) --no-print-directory $(BUILD)/bench-detector
+	@$(MAKE) --no-print-directory $(BUILD)/bench-detector $(SPASMD)
 	@$(PYTHON) tests/bench/bench.py --bench $(BUILD)/bench-detector
+	@$(PYTHON) tests/bench/bench_live.py --spasmd $(SPASMD) --seconds 40
 
 $(BUILD)/bench-detector: tests/bench/bench-detector.c $(LIBDETECT)
 	@mkdir -p $(@D)

@@ -21,16 +21,18 @@ static void help(void) {
                "  -c, --config=FILE     configuration file (default " CONFIG_DEFAULT_PATH ")\n"
                "      --check-config    print the effective configuration, or the errors, and exit\n"
                "      --events=json     also print each finished event as a JSON line on stdout\n"
+               "      --trace-latency   print how long each onset and class took to decide (for make bench)\n"
                "  -h, --help            show this help\n"
                "      --version         show the version\n");
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_CHECK = 0x100, ARG_VERSION, ARG_EVENTS };
+        enum { ARG_CHECK = 0x100, ARG_VERSION, ARG_EVENTS, ARG_TRACE_LATENCY };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "events", required_argument, NULL, ARG_EVENTS },
+                { "trace-latency", no_argument, NULL, ARG_TRACE_LATENCY },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
@@ -54,6 +56,9 @@ int main(int argc, char **argv) {
                                 return EX_USAGE;
                         }
                         opts.events_json = true;
+                        break;
+                case ARG_TRACE_LATENCY:
+                        opts.trace_latency = true;
                         break;
                 case 'h':
                         help();

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -88,9 +89,34 @@ static void handle_notice(struct manager *m, struct monitor *mon, const struct s
         }
 }
 
-static void handle_notices(struct manager *m, struct monitor *mon, int n) {
-        for (int i = 0; i < n; i++)
-                handle_notice(m, mon, &mon->notices[i]);
+static int64_t realtime_ns(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        return (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* From the sample that tipped the decision to the decision: since the device
+ * stamped it (first_ns), and since the reader got it from the device. */
+static void trace_latency(struct monitor *mon, const struct spasm_notice *n, const struct sample_block *b, uint32_t i) {
+        if (n->kind == SPASM_NOTICE_ENDED)
+                return;
+        int64_t now = realtime_ns();
+        printf("{\"latency\":\"%s\",\"sensor\":\"%s\",\"id\":%u,\"arrival_ms\":%.3f",
+               n->kind == SPASM_NOTICE_ONSET ? "onset" : "class", sensor_name(mon->sensor), n->event.id,
+               (double) (now - b->arrival_ns) / 1e6);
+        if (b->first_ns >= 0)
+                printf(",\"sample_ms\":%.3f",
+                       (double) (now - b->first_ns - (int64_t) (i * 1e9 / mon->frames.emg_rate)) / 1e6);
+        printf("}\n");
+        fflush(stdout);
+}
+
+static void handle_notices(struct manager *m, struct monitor *mon, int n, const struct sample_block *b, uint32_t i) {
+        for (int k = 0; k < n; k++) {
+                if (m->opts.trace_latency && b)
+                        trace_latency(mon, &mon->notices[k], b, i);
+                handle_notice(m, mon, &mon->notices[k]);
+        }
 }
 
 static struct monitor *monitor_free(struct monitor *mon) {
@@ -158,7 +184,7 @@ static void monitor_block(struct manager *m, struct monitor *mon, const struct s
                             (unsigned long long) b->dropped, (unsigned long long) b->first_index);
                 n = detector_gap(mon->det, b->dropped, mon->notices, NOTICE_ROOM);
                 if (n > 0)
-                        handle_notices(m, mon, n);
+                        handle_notices(m, mon, n, NULL, 0);
         }
         for (uint32_t i = 0; i < b->n_samples; i++) {
                 bool have_imu;
@@ -173,7 +199,7 @@ static void monitor_block(struct manager *m, struct monitor *mon, const struct s
                         have_imu = frame_aligner_frame(&mon->frames, b, i, mon->emg_map, emg, imu);
                 n = detector_push(mon->det, emg, have_imu ? imu : NULL, mon->notices, NOTICE_ROOM);
                 if (n > 0)
-                        handle_notices(m, mon, n);
+                        handle_notices(m, mon, n, b, i);
                 else if (n < 0)
                         log_error_errno(n, "[sensor.%s] detector: %s", sensor_name(mon->sensor), strerror(-n));
         }
@@ -205,7 +231,7 @@ static void finish_monitor(struct manager *m, unsigned idx) {
                 return;
         int n = detector_flush(mon->det, mon->notices, NOTICE_ROOM);
         if (n > 0)
-                handle_notices(m, mon, n);
+                handle_notices(m, mon, n, NULL, 0);
         m->monitors[idx] = monitor_free(mon);
 }
 

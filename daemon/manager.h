@@ -14,6 +14,7 @@ struct manager_options {
         const char *config_path;
         bool config_given;
         bool events_json;       /* each finished event as a JSON line on stdout */
+        bool trace_latency;     /* how long each onset and class took, as JSON lines on stdout */
 };
 
 /* Runs until SIGTERM/SIGINT, or until every sensor is a replay that ended. */

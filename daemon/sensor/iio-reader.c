@@ -185,6 +185,9 @@ static void *reader(void *userdata) {
         struct iio_source *s = userdata;
         uint64_t last_data = now_ms();
 
+        /* "spasmd-rd" in ps and /proc: its CPU time is what `make bench` reports. */
+        pthread_setname_np(pthread_self(), "spasmd-rd");
+
         while (!atomic_load_explicit(&s->stop_requested, memory_order_acquire)) {
                 uint64_t before = now_ms();
                 ssize_t r = iio_buffer_refill(s->buf);
