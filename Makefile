@@ -158,9 +158,13 @@ check: need-deps
 # --- demo and bench ---------------------------------------------------------
 DEMO_RECORDING := tests/data/demo-lumbar.csv
 
-demo: need-deps $(SPASMCTL)
+demo: need-deps $(SPASMCTL) $(SPASMD)
 	@echo "== spasmctl analyze $(DEMO_RECORDING)"
 	@$(SPASMCTL) analyze $(DEMO_RECORDING)
+	@echo
+	@echo "== spasmd replaying $(DEMO_RECORDING) at 10x real time (each event as it ends; Ctrl-C stops)"
+	@printf '[sensor.demo]\nuri = replay:%s\nspeed = 10\n' "$(abspath $(DEMO_RECORDING))" > $(BUILD)/demo.conf
+	@$(SPASMD) --config $(BUILD)/demo.conf --events=json
 
 bench: need-deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench-detector $(SPASMD)
