@@ -3,7 +3,8 @@
 # FIFO device in a private mount namespace, tests/rig/local-rig), and through
 # Debian's own iiod serving that fake device over loopback: its events equal
 # `spasmctl analyze` on the same recording. Unplugging the device mid-stream
-# is reported with the fix and the daemon keeps running.
+# is reported with the fix, the daemon keeps running, and picks the device up
+# again when it is plugged back in.
 set -eu
 build=$(cd "${1:-build}" && pwd)
 tmp=$(mktemp -d)
@@ -62,21 +63,22 @@ if SPASMD="$build/spasmd" tests/rig/local-rig --recording "$tmp/cut.csv" --speed
         ok "Debian's iiod over ip:: events equal spasmctl analyze"
 else ko "through iiod"; tail -5 "$tmp/iiod.log" 2>/dev/null; fi
 
-# Unplug after 2 s: the sensor says so, the daemon stays up until told to stop.
-cat > "$tmp/unplug.sh" <<'RUN'
+# Unplug after 2 s and plug back 2 s later: the sensor says it is gone, the
+# daemon stays up, and picks the device up again on its backoff timer.
+cat > "$tmp/replug.sh" <<'RUN'
 #!/bin/sh
 printf '[sensor.lumbar]\nuri = local:\ndevice = ads1298\n' > "$1.conf"
 "$SPASMD" --config "$1.conf" > /dev/null 2> "$1.log" &
 pid=$!
-for _ in $(seq 100); do grep -q "disconnected" "$1.log" && break; sleep 0.1; done
-sleep 1
+for _ in $(seq 150); do [ "$(grep -c 'streaming 2 channels' "$1.log")" -ge 2 ] && break; sleep 0.1; done
 kill -0 $pid && kill -TERM $pid && wait $pid
 RUN
-chmod +x "$tmp/unplug.sh"
-if SPASMD="$build/spasmd" tests/rig/local-rig --recording "$tmp/cut.csv" --unplug-after 2 -- "$tmp/unplug.sh" "$tmp/unplug" \
-        && grep -q "disconnected" "$tmp/unplug.log"; then
-        ok "unplugged mid-stream: reported ($(grep -o 'disconnected: .*' "$tmp/unplug.log" | head -1 | cut -c1-90)), daemon still up"
-else ko "unplug"; tail -5 "$tmp/unplug.log" 2>/dev/null; fi
+chmod +x "$tmp/replug.sh"
+if SPASMD="$build/spasmd" tests/rig/local-rig --recording "$tmp/cut.csv" --unplug-after 2 --replug-after 2 -- \
+        "$tmp/replug.sh" "$tmp/replug" && grep -q "disconnected: .*gone" "$tmp/replug.log" \
+        && [ "$(grep -c 'streaming 2 channels' "$tmp/replug.log")" -ge 2 ]; then
+        ok "unplugged mid-stream: reported ($(grep -o 'the device is gone[^;]*' "$tmp/replug.log" | head -1)); plugged back: streaming again"
+else ko "unplug/replug"; tail -5 "$tmp/replug.log" 2>/dev/null; fi
 
 echo "integration (daemon on local:): $pass passed, $fail failed"
 [ "$fail" = 0 ]

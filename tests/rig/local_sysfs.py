@@ -442,6 +442,12 @@ class Feeder:
             raise Unplugged()
 
     def do_unplug(self, fd):
+        if self.args.replug_after is not None:
+            # Keep the device's attributes aside (a dot name, which libiio's
+            # scan of iio:device* skips) to plug the same device back in.
+            self.parked = os.path.join(os.path.dirname(self.devdir), ".unplugged-" + os.path.basename(self.devdir))
+            shutil.rmtree(self.parked, ignore_errors=True)
+            os.rename(self.devdir, self.parked)
         shutil.rmtree(self.devdir, ignore_errors=True)
         try:
             os.unlink(self.node)
@@ -450,6 +456,15 @@ class Feeder:
         if fd is not None:
             os.close(fd)
         log("iio:device%d unplugged" % self.args.device)
+
+    def replug(self):
+        """The device comes back: same attributes, a fresh device node, buffer off."""
+        os.rename(self.parked, self.devdir)
+        write_attr(self.enable_path, "0")
+        os.mkfifo(self.node, 0o660)
+        self.args.unplug_after = None
+        self.t_first_stream = None
+        log("iio:device%d plugged back in" % self.args.device)
 
     def sleep_until(self, deadline):
         """Sleep, but no further than the unplug time."""
@@ -617,22 +632,27 @@ class Feeder:
         if self.args.ready_file:
             with open(self.args.ready_file, "w") as f:
                 f.write("%d\n" % os.getpid())
-        fd = None
-        try:
-            while not self.stop:
-                fd = self.wait_for_session()
-                if fd is None:
-                    break
-                self.dropped = 0
-                self.session(fd)
-                self.end_session(fd)
-                fd = None
-                log("iio:device%d: session ended%s" % (
-                    self.args.device,
-                    ", %d scans dropped (reader too slow)" % self.dropped if self.dropped else ""))
-        except Unplugged:
-            self.do_unplug(fd)
-            return 0
+        while not self.stop:
+            fd = None
+            try:
+                while not self.stop:
+                    fd = self.wait_for_session()
+                    if fd is None:
+                        break
+                    self.dropped = 0
+                    self.session(fd)
+                    self.end_session(fd)
+                    fd = None
+                    log("iio:device%d: session ended%s" % (
+                        self.args.device,
+                        ", %d scans dropped (reader too slow)" % self.dropped if self.dropped else ""))
+                return 0
+            except Unplugged:
+                self.do_unplug(fd)
+                if self.args.replug_after is None:
+                    return 0
+                time.sleep(self.args.replug_after)
+                self.replug()
         return 0
 
 
@@ -692,6 +712,8 @@ def main(argv=None):
     f.add_argument("--recording", required=True)
     f.add_argument("--speed", type=float, default=1.0, help="1 = real time, 2 = twice as fast, 0 = as fast as the reader takes it")
     f.add_argument("--unplug-after", type=float, default=None, metavar="SECONDS")
+    f.add_argument("--replug-after", type=float, default=None, metavar="SECONDS",
+                   help="after an unplug, plug the same device back in after SECONDS")
     f.add_argument("--unplug-clock", choices=("stream", "start"), default="stream",
                    help="count --unplug-after from the first buffer enable (default) or from the feeder's start")
     f.add_argument("--end", choices=("loop", "stop", "unplug"), default="loop",
