@@ -58,12 +58,6 @@ KNOWN_SHORTFALLS = {
         "a few bursts of its very large ECG (QRS ~30x the floor between beats) escape the rhythm tracker",
     "real myo_wrist_p12345_0: no event":
         "its 'slight hand movements' reach 10-100x the resting floor, above weak-spasm levels",
-    "real myo_wrist_p12345_2: no event in rest":
-        "one short burst in a rest period",
-    "real myo_wrist_p12345_3: no event in rest":
-        "one short burst in a rest period",
-    "real myo_wrist_p12345_5: no event in rest":
-        "one short burst in a rest period",
 }
 
 
