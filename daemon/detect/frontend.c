@@ -8,6 +8,9 @@
 /* Harmonics beyond this carry little mains power and share the band with
  * little EMG; each notch also costs a few operations per sample. */
 #define NOTCH_MAX_HZ 400.0
+/* Listen this long (and always until mains is found), then rest this long. */
+#define MAINS_LISTEN_S 4
+#define MAINS_QUIET_S 56
 /* Where surface EMG has faded: the in-band / high-band split. */
 #define EMG_TOP_HZ 300.0
 #define SPLIT_MIN_RATE_HZ 450.0
@@ -60,6 +63,7 @@ void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, doub
         f->white_high_share = white_high_share(f);
         set_notches(f, 0);
         mains_finder_init(&f->mains, rate_hz);
+        f->mains_listen = (uint32_t) (MAINS_LISTEN_S * rate_hz);
 }
 
 void frontend_restart(struct frontend *f) {
@@ -121,13 +125,15 @@ void frontend_sample(struct frontend *f, const float *emg) {
         }
 
         float mains_probe = 0.0f;
+        bool probing = f->mains_listen > 0;
         for (unsigned g = 0; g < f->groups; g++) {
                 struct frontend_group *grp = &f->group[g];
                 lanes v = in.v[g];
 
                 for (unsigned s = 0; s < FRONTEND_HP_STAGES; s++)
                         section(&f->hp[s], grp->hp_z[s], &v);
-                mains_probe += lane_sum(&v);
+                if (probing)
+                        mains_probe += lane_sum(&v);
                 for (unsigned s = 0; s < f->n_notches; s++)
                         section(&f->notch[s], grp->notch_z[s], &v);
                 if (f->split) {
@@ -143,9 +149,16 @@ void frontend_sample(struct frontend *f, const float *emg) {
                 grp->prev1 = v;
         }
 
-        /* A new mains decision takes effect from the next sample. */
-        if (mains_finder_sample(&f->mains, mains_probe))
-                set_notches(f, f->mains.hz);
+        /* Mains does not change from minute to minute: once found, listen for
+         * a few seconds each minute only (a new decision takes effect from
+         * the next sample). */
+        if (probing) {
+                if (mains_finder_sample(&f->mains, mains_probe))
+                        set_notches(f, f->mains.hz);
+                if (--f->mains_listen == 0)
+                        f->mains_quiet = f->mains.hz > 0 ? (uint32_t) (MAINS_QUIET_S * f->rate_hz) : 1;
+        } else if (--f->mains_quiet == 0)
+                f->mains_listen = (uint32_t) (MAINS_LISTEN_S * f->rate_hz);
 }
 
 void frontend_take_tick(struct frontend *f, uint32_t tick_len, struct frontend_tick *out) {

@@ -60,6 +60,8 @@ struct frontend {
         float last_good[DETECTOR_MAX_EMG];
         uint32_t bad_samples[DETECTOR_MAX_EMG];
         struct mains_finder mains;
+        uint32_t mains_listen;     /* samples left to listen for mains */
+        uint32_t mains_quiet;      /* samples until it listens again */
         double rate_hz;
 };
 
