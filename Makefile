@@ -182,6 +182,9 @@ install: all
 	install -Dm644 man/spasmctl.1 $(DESTDIR)$(MANDIR)/man1/spasmctl.1
 	install -Dm644 man/spasmd-recording.5 $(DESTDIR)$(MANDIR)/man5/spasmd-recording.5
 	install -Dm644 conf/spasmd.conf $(DESTDIR)$(SYSCONFDIR)/spasmd/spasmd.conf
+	install -Dm644 systemd/spasmd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/spasmd.service
+	install -Dm644 systemd/spasmd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/spasmd.conf
+	install -Dm644 udev/60-spasmd.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-spasmd.rules
 
 clean:
 	rm -rf build

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libiio-dev libsystemd-dev libinih-dev libcmocka-dev
-python3 python3-numpy python3-scipy mandoc udev libiio-utils iiod"
+python3 python3-numpy python3-scipy mandoc udev systemd libiio-utils iiod"
 
 missing=""
 for p in $PACKAGES; do
