@@ -46,7 +46,7 @@
 /* Mean amplitude over the noise floor's: the weakest real bursts seen in
  * the simulated scenes hold about 1.9x over their whole length. */
 #define TWITCH_MIN_INTENSITY 1.7f
-#define TAIL_SHARE 0.06f
+#define TAIL_SHARE 0.1f
 #define RELEARN_SKIP_S 0.3
 #define RELEARN_S 1.2
 #define PULSE_UP 1.25f
