@@ -185,6 +185,7 @@ install: all
 	install -Dm644 systemd/spasmd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/spasmd.service
 	install -Dm644 systemd/spasmd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/spasmd.conf
 	install -Dm644 udev/60-spasmd.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-spasmd.rules
+	install -Dm644 conf/spasmd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/spasmd.catalog
 
 clean:
 	rm -rf build

@@ -14,6 +14,7 @@
 #include "event-json.h"
 #include "frames.h"
 #include "hotplug.h"
+#include "journal.h"
 #include "log.h"
 #include "manager.h"
 #include "sensor.h"
@@ -30,6 +31,8 @@ struct monitor {
         const char *names[DETECTOR_MAX_EMG];
         char name_buf[DETECTOR_MAX_EMG][64]; /* outlive the source, which may go first */
         bool own_imu;                   /* the IMU columns come in the same blocks */
+        bool have_origin;
+        int64_t origin_ns;              /* CLOCK_REALTIME of stream time 0 */
         unsigned imu_map[6];
         struct spasm_notice notices[NOTICE_ROOM];
 };
@@ -78,8 +81,7 @@ static void handle_notice(struct manager *m, struct monitor *mon, const struct s
                 }
                 m->events++;
                 m->spasms += e->class == SPASM_CLASS_SPASM;
-                log_info("[sensor.%s] %s %u ended: %.3f-%.3f s, peak %.1f uV", name, spasm_class_to_string(e->class),
-                         e->id, e->onset_s, e->offset_s, e->peak_uv);
+                journal_event(name, e, mon->origin_ns, mon->names, mon->n_emg);
                 if (m->opts.events_json) {
                         event_json_write(stdout, "sensor", name, e, mon->names, mon->n_emg);
                         fflush(stdout);
@@ -177,6 +179,16 @@ static void monitor_block(struct manager *m, struct monitor *mon, const struct s
         float emg[DETECTOR_MAX_EMG], imu[6];
         int n;
 
+        if (!mon->have_origin) {
+                /* Stream time 0 on the wall clock: from the device's timestamps,
+                 * else from when the first block arrived. */
+                double rate = mon->frames.emg_rate;
+                mon->origin_ns = b->first_ns >= 0
+                        ? b->first_ns - (int64_t) (b->first_index * 1e9 / rate)
+                        : b->arrival_ns - (int64_t) ((b->first_index + b->n_samples) * 1e9 / rate);
+                mon->have_origin = true;
+        }
+
         if (b->dropped > 0) {
                 /* Samples were lost: the detector ends what was going on there
                  * and does not invent anything across the gap. */
@@ -241,6 +253,7 @@ static void on_state(struct sensor *s, void *userdata) {
 
         if (idx >= m->n_sensors)
                 return;
+        journal_sensor(sensor_name(s), sensor_state_to_string(sensor_state(s)), sensor_status(s));
         switch (sensor_state(s)) {
         case SENSOR_STREAMING:
                 if (sensor_n_emg(s) > 0) {

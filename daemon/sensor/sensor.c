@@ -183,7 +183,6 @@ static int on_queue(sd_event_source *es, int fd, uint32_t revents, void *userdat
         if (st > 0) {
                 close_source(s);
                 snprintf(s->status, sizeof(s->status), "%s", msg);
-                log_info("[sensor.%s] %s", s->cfg.name, msg);
                 set_state(s, SENSOR_ENDED);
                 return 0;
         }
@@ -216,7 +215,6 @@ int sensor_connect(struct sensor *s) {
         s->backoff_usec = 0;
         snprintf(s->status, sizeof(s->status), "streaming %u channels at %g Hz from %s", s->ops->n_channels(s->src),
                  s->ops->rate(s->src), s->cfg.uri);
-        log_info("[sensor.%s] %s", s->cfg.name, s->status);
         set_state(s, SENSOR_STREAMING);
         return 0;
 }
