@@ -334,6 +334,68 @@ static void on_hotplug(const struct hotplug_device *dev, bool added, void *userd
                 add_tagged_sensor(m, dev);
 }
 
+static bool same_sensor(const struct sensor_config *a, const struct sensor_config *b) {
+        return strcmp(a->name, b->name) == 0 && strcmp(a->uri, b->uri) == 0 && strcmp(a->device, b->device) == 0 &&
+               strcmp(a->channels, b->channels) == 0 && a->sample_rate == b->sample_rate &&
+               a->buffer_ms == b->buffer_ms && a->speed == b->speed && a->role == b->role;
+}
+
+static void drop_sensor(struct manager *m, unsigned idx) {
+        finish_monitor(m, idx);
+        sensor_free(m->sensors[idx]);
+        memmove(&m->sensors[idx], &m->sensors[idx + 1], (m->n_sensors - idx - 1) * sizeof(m->sensors[0]));
+        memmove(&m->monitors[idx], &m->monitors[idx + 1], (m->n_sensors - idx - 1) * sizeof(m->monitors[0]));
+        m->n_sensors--;
+        m->sensors[m->n_sensors] = NULL;
+        m->monitors[m->n_sensors] = NULL;
+}
+
+/* SIGHUP: read the configuration again. A bad one changes nothing; a good
+ * one restarts the sensors whose sections changed, and the detector
+ * settings apply to each sensor from its next connection. */
+static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+        static const struct sensor_callbacks callbacks = { .block = on_block, .state = on_state };
+        struct manager *m = userdata;
+        char err[1024];
+        (void) es;
+        (void) si;
+
+        struct spasmd_config *cfg = calloc(1, sizeof(*cfg));
+        if (!cfg)
+                return 0;
+        int r = config_load(m->opts.config_path, NULL, !m->opts.config_given, cfg, err, sizeof(err));
+        if (r < 0) {
+                log_error("reload failed, keeping the running configuration: %s", err);
+                free(cfg);
+                return 0;
+        }
+        for (unsigned i = m->n_sensors; i-- > 0;) {
+                bool kept = false;
+                for (unsigned j = 0; j < cfg->n_sensors; j++)
+                        kept = kept || same_sensor(sensor_config(m->sensors[i]), &cfg->sensors[j]);
+                if (!kept && strcmp(sensor_config(m->sensors[i])->file, "udev") != 0) {
+                        log_info("reload: [sensor.%s] removed or changed", sensor_name(m->sensors[i]));
+                        drop_sensor(m, i);
+                }
+        }
+        for (unsigned j = 0; j < cfg->n_sensors; j++) {
+                bool running = false;
+                for (unsigned i = 0; i < m->n_sensors; i++)
+                        running = running || same_sensor(sensor_config(m->sensors[i]), &cfg->sensors[j]);
+                if (running || m->n_sensors == CONFIG_MAX_SENSORS)
+                        continue;
+                if (sensor_new(m->event, &cfg->sensors[j], &callbacks, m, &m->sensors[m->n_sensors]) < 0)
+                        continue;
+                log_info("reload: [sensor.%s] added", cfg->sensors[j].name);
+                sensor_connect(m->sensors[m->n_sensors++]);
+        }
+        m->cfg = *cfg;
+        free(cfg);
+        log_info("configuration reloaded from %s", m->opts.config_path);
+        update_status(m);
+        return 0;
+}
+
 static void manager_free(struct manager *m) {
         for (unsigned i = 0; i < m->n_sensors; i++) {
                 finish_monitor(m, i);
@@ -358,6 +420,7 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
         r = sd_event_default(&m->event);
@@ -367,6 +430,9 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
         if (r < 0)
                 goto fail;
         r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 goto fail;
 

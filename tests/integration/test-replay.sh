@@ -55,5 +55,27 @@ kill -TERM "$pid"; wait "$pid" && rc=0 || rc=$?
 [ "$rc" = 0 ] && grep -q "nope.csv" "$tmp/gone.log" && ok "a missing source is reported, SIGTERM stops cleanly" \
         || ko "missing source: rc=$rc $(cat "$tmp/gone.log")"
 
+# SIGHUP: a broken file is refused and the running configuration stays; a
+# good one adds the new sensor without a restart.
+printf '[sensor.demo]\nuri = replay:%s\nspeed = 1\n' "$rec" > "$tmp/hup.conf"
+"$build/spasmd" --config "$tmp/hup.conf" > /dev/null 2> "$tmp/hup.log" &
+pid=$!
+sleep 1
+cp "$tmp/hup.conf" "$tmp/good.conf"
+printf '[sensor.demo]\nuri = replay:%s\nspeed = fast\n' "$rec" > "$tmp/hup.conf"
+kill -HUP "$pid"; sleep 0.5
+if kill -0 "$pid" && grep -q "reload failed, keeping the running configuration: .*hup.conf:3: speed=fast" "$tmp/hup.log"; then
+        ok "SIGHUP with a bad file: refused, naming file:line, daemon still running"
+else ko "bad reload"; fi
+cp "$tmp/good.conf" "$tmp/hup.conf"
+printf '[sensor.extra]\nuri = replay:%s/short.csv\nspeed = 0\n' "$tmp" >> "$tmp/hup.conf"
+kill -HUP "$pid"; sleep 1
+if kill -0 "$pid" && grep -q "reload: \[sensor.extra\] added" "$tmp/hup.log" && grep -q "\[sensor.extra\] ended" "$tmp/hup.log" \
+        && ! grep -q "reload: \[sensor.demo\]" "$tmp/hup.log"; then
+        ok "SIGHUP with a good file: the new sensor runs, the unchanged one is left alone"
+else ko "good reload"; tail -5 "$tmp/hup.log"; fi
+kill -TERM "$pid"; wait "$pid" && rc=0 || rc=$?
+[ "$rc" = 0 ] && ok "SIGTERM after reloads: clean exit" || ko "exit after reload: rc=$rc"
+
 echo "integration (replay): $pass passed, $fail failed"
 [ "$fail" = 0 ]
