@@ -17,9 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-ko() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/integration/tap.sh
 
 start_emulator() { # ARGS...: sets emu (its pid) and port
         rm -f "$tmp/port"
@@ -84,5 +82,4 @@ else
         ko "no reconnect (rc=$rc)"; grep -E "sensor|error" "$tmp/flaky.log" | tail -8
 fi
 
-echo "integration (daemon over ip:): $pass passed, $fail failed"
-[ "$fail" = 0 ]
+done_tests "integration (daemon over ip:)"

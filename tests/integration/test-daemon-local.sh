@@ -9,9 +9,7 @@ set -eu
 build=$(cd "${1:-build}" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-ko() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/integration/tap.sh
 if ! unshare -m true 2>/dev/null; then
         echo "integration (daemon on local:): needs root and unshare -m"
         echo "integration (daemon on local:): 0 passed, 1 failed"
@@ -80,5 +78,4 @@ if SPASMD="$build/spasmd" tests/rig/local-rig --recording "$tmp/cut.csv" --unplu
         ok "unplugged mid-stream: reported ($(grep -o 'the device is gone[^;]*' "$tmp/replug.log" | head -1)); plugged back: streaming again"
 else ko "unplug/replug"; tail -5 "$tmp/replug.log" 2>/dev/null; fi
 
-echo "integration (daemon on local:): $pass passed, $fail failed"
-[ "$fail" = 0 ]
+done_tests "integration (daemon on local:)"

@@ -7,9 +7,7 @@ set -eu
 build=${1:-build}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-ko() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/integration/tap.sh
 
 rec=tests/data/demo-lumbar.csv
 printf '[sensor.demo]\nuri = replay:%s\nspeed = 0\nbuffer_ms = 20\n' "$rec" > "$tmp/demo.conf"
@@ -77,5 +75,4 @@ else ko "good reload"; tail -5 "$tmp/hup.log"; fi
 kill -TERM "$pid"; wait "$pid" && rc=0 || rc=$?
 [ "$rc" = 0 ] && ok "SIGTERM after reloads: clean exit" || ko "exit after reload: rc=$rc"
 
-echo "integration (replay): $pass passed, $fail failed"
-[ "$fail" = 0 ]
+done_tests "integration (replay)"

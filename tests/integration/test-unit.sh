@@ -6,9 +6,7 @@ set -eu
 build=$(cd "${1:-build}" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-ko() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/integration/tap.sh
 
 # verify wants ExecStart= to exist: point it at the build.
 sed "s|/usr/sbin/spasmd|$build/spasmd|" systemd/spasmd.service > "$tmp/spasmd.service"
@@ -33,5 +31,4 @@ grep -q '^Type=notify' systemd/spasmd.service && grep -q '^WatchdogSec=' systemd
         && grep -q '^User=spasmd' systemd/spasmd.service && grep -q '^u spasmd ' systemd/spasmd.sysusers \
         && ok "Type=notify with a watchdog, as its own user from sysusers.d" || ko "unit basics"
 
-echo "integration (systemd unit): $pass passed, $fail failed"
-[ "$fail" = 0 ]
+done_tests "integration (systemd unit)"
