@@ -46,10 +46,6 @@ bool log_to_journal(void) {
         return journal;
 }
 
-void log_set_max_level(int prio) {
-        max_level = prio;
-}
-
 int log_internal(int prio, int err, const char *fmt, ...) {
         char msg[1024];
         va_list ap;

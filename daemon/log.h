@@ -13,7 +13,6 @@
 
 void log_open(void);
 bool log_to_journal(void);
-void log_set_max_level(int prio);
 
 __attribute__((format(printf, 3, 4)))
 int log_internal(int prio, int err, const char *fmt, ...);

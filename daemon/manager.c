@@ -283,6 +283,20 @@ static void on_state(struct sensor *s, void *userdata) {
         }
 }
 
+static const struct sensor_callbacks sensor_callbacks = { .block = on_block, .state = on_state };
+
+/* Append a sensor (not connected yet); every way a sensor joins goes here. */
+static int add_sensor(struct manager *m, const struct sensor_config *c) {
+        if (m->n_sensors == CONFIG_MAX_SENSORS)
+                return log_warning_errno(ENOSPC, "[sensor.%s] ignored: already %d sensors", c->name,
+                                         CONFIG_MAX_SENSORS);
+        int r = sensor_new(m->event, c, &sensor_callbacks, m, &m->sensors[m->n_sensors]);
+        if (r < 0)
+                return log_error_errno(r, "[sensor.%s]: %s", c->name, strerror(-r));
+        m->n_sensors++;
+        return 0;
+}
+
 static bool matches(const struct sensor_config *c, const struct hotplug_device *dev) {
         if (strncmp(c->uri, "local:", 6) != 0)
                 return false;
@@ -291,13 +305,8 @@ static bool matches(const struct sensor_config *c, const struct hotplug_device *
 }
 
 static void add_tagged_sensor(struct manager *m, const struct hotplug_device *dev) {
-        static const struct sensor_callbacks callbacks = { .block = on_block, .state = on_state };
         struct sensor_config c = { .buffer_ms = 50, .speed = 1.0 };
 
-        if (m->n_sensors == CONFIG_MAX_SENSORS) {
-                log_warning("IIO device %s ignored: already %d sensors", dev->sysname, CONFIG_MAX_SENSORS);
-                return;
-        }
         /* "iio:device3" is no D-Bus path element: "iio_device3" is. */
         snprintf(c.name, sizeof(c.name), "%s", dev->sysname);
         for (char *q = c.name; *q; q++)
@@ -308,11 +317,11 @@ static void add_tagged_sensor(struct manager *m, const struct hotplug_device *de
         snprintf(c.channels, sizeof(c.channels), "auto");
         snprintf(c.file, sizeof(c.file), "udev");
         c.role = strcmp(dev->role, "imu") == 0 ? SENSOR_ROLE_IMU : SENSOR_ROLE_EMG;
-        if (sensor_new(m->event, &c, &callbacks, m, &m->sensors[m->n_sensors]) < 0)
+        if (add_sensor(m, &c) < 0)
                 return;
         log_info("udev-tagged IIO device %s (%s) joins as [sensor.%s], role %s", dev->sysname,
                  dev->name ? dev->name : "?", c.name, dev->role);
-        sensor_connect(m->sensors[m->n_sensors++]);
+        sensor_connect(m->sensors[m->n_sensors - 1]);
 }
 
 static void on_hotplug(const struct hotplug_device *dev, bool added, void *userdata) {
@@ -354,7 +363,6 @@ static void drop_sensor(struct manager *m, unsigned idx) {
  * one restarts the sensors whose sections changed, and the detector
  * settings apply to each sensor from its next connection. */
 static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
-        static const struct sensor_callbacks callbacks = { .block = on_block, .state = on_state };
         struct manager *m = userdata;
         char err[1024];
         (void) es;
@@ -382,12 +390,10 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, voi
                 bool running = false;
                 for (unsigned i = 0; i < m->n_sensors; i++)
                         running = running || same_sensor(sensor_config(m->sensors[i]), &cfg->sensors[j]);
-                if (running || m->n_sensors == CONFIG_MAX_SENSORS)
-                        continue;
-                if (sensor_new(m->event, &cfg->sensors[j], &callbacks, m, &m->sensors[m->n_sensors]) < 0)
+                if (running || add_sensor(m, &cfg->sensors[j]) < 0)
                         continue;
                 log_info("reload: [sensor.%s] added", cfg->sensors[j].name);
-                sensor_connect(m->sensors[m->n_sensors++]);
+                sensor_connect(m->sensors[m->n_sensors - 1]);
         }
         m->cfg = *cfg;
         free(cfg);
@@ -407,7 +413,6 @@ static void manager_free(struct manager *m) {
 }
 
 int manager_run(const struct manager_options *opts, const struct spasmd_config *cfg) {
-        static const struct sensor_callbacks callbacks = { .block = on_block, .state = on_state };
         struct manager *m = calloc(1, sizeof(*m));
         sigset_t mask;
         int r;
@@ -437,10 +442,9 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
                 goto fail;
 
         for (unsigned i = 0; i < cfg->n_sensors; i++) {
-                r = sensor_new(m->event, &cfg->sensors[i], &callbacks, m, &m->sensors[i]);
+                r = add_sensor(m, &cfg->sensors[i]);
                 if (r < 0)
                         goto fail;
-                m->n_sensors++;
         }
         r = hotplug_new(m->event, on_hotplug, m, &m->hotplug);
         if (r < 0)

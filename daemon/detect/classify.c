@@ -105,7 +105,7 @@ static void finish_fields(struct detector *d) {
         a->ev.intensity = mean_uv / sqrtf(fmaxf(d->ch[best].floor, 1e-6f));
         a->ev.intensity_mvc_pct = d->ch[best].mvc_uv > 0.0f ? 100.0f * mean_uv / d->ch[best].mvc_uv : -1.0f;
 
-        double duration = (a->ev.offset_s >= 0 ? a->ev.offset_s : detector_tick_end_s(d)) - a->ev.onset_s;
+        double duration = (a->ev.offset_s >= 0 ? a->ev.offset_s : detector_time_s(d)) - a->ev.onset_s;
         uint32_t imu_crossings = d->imu.tremor_crossings - a->tremor_crossings_at_start;
         if (d->cfg.has_imu && a->shaking_ticks * 2 > a->ticks && duration > 0)
                 a->ev.pulse_hz = (float) (imu_crossings / 2.0 / duration);
@@ -125,7 +125,7 @@ static int emit(struct detector *d, enum spasm_notice_kind kind, struct spasm_no
 
 static int classify(struct detector *d, enum spasm_class class, struct spasm_notice *out) {
         d->act.ev.class = class;
-        d->act.ev.detected_at_s = detector_tick_end_s(d);
+        d->act.ev.detected_at_s = detector_time_s(d);
         return emit(d, SPASM_NOTICE_CLASSIFIED, out);
 }
 
@@ -271,7 +271,7 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
  * spasm_min_s at rest (or with no more than a jerk at its start). */
 static int decide_sustained(struct detector *d, bool moving, struct spasm_notice *out) {
         struct activation *a = &d->act;
-        double now = detector_tick_end_s(d), elapsed = now - a->ev.onset_s;
+        double now = detector_time_s(d), elapsed = now - a->ev.onset_s;
 
         /* Mostly amplifier noise so far: no class until the floor has caught
          * up with it (it then ends, withdrawn) or muscle shows through. */
@@ -391,7 +391,7 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
                         break;
                 a->state = ACT_ANNOUNCED;
                 a->ev.id = ++d->next_id;
-                a->ev.announced_s = detector_tick_end_s(d);
+                a->ev.announced_s = detector_time_s(d);
                 n += emit(d, SPASM_NOTICE_ONSET, out + n);
                 break;
 

@@ -81,6 +81,5 @@ struct detector {
 int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out);
 int activation_end(struct detector *d, double offset_s, struct spasm_notice *out, size_t n_out);
 double activation_offset_s(const struct detector *d);
-double detector_tick_end_s(const struct detector *d);
 /* Learn the noise floors afresh, detecting nothing meanwhile. */
 void detector_learn_floor(struct detector *d, double skip_s, double learn_s);

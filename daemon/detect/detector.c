@@ -123,9 +123,6 @@ struct detector *detector_free(struct detector *d) {
         return NULL;
 }
 
-double detector_tick_end_s(const struct detector *d) {
-        return (double) d->frames / d->rate_hz;
-}
 
 size_t detector_state_size(const struct detector *d) {
         (void) d;
@@ -133,7 +130,7 @@ size_t detector_state_size(const struct detector *d) {
 }
 
 double detector_time_s(const struct detector *d) {
-        return detector_tick_end_s(d);
+        return (double) d->frames / d->rate_hz;
 }
 
 static void learn_warmup(struct detector *d, struct channel_track *t, const struct frontend_tick *k, unsigned c) {
