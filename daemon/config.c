@@ -15,9 +15,18 @@
 #include "config.h"
 
 enum section_kind {
-        SECTION_DETECTOR,
-        SECTION_SENSOR,
         SECTION_DAEMON,
+        SECTION_DETECTOR,
+        SECTION_HISTORY,
+        SECTION_ADVISORY,
+        SECTION_SENSOR, /* last: one slot per sensor from here on */
+};
+
+static const char *const section_names[] = {
+        [SECTION_DAEMON] = "daemon",
+        [SECTION_DETECTOR] = "detector",
+        [SECTION_HISTORY] = "history",
+        [SECTION_ADVISORY] = "advisory",
 };
 
 enum key_type {
@@ -25,6 +34,7 @@ enum key_type {
         KEY_UNSIGNED,
         KEY_STRING,
         KEY_ROLE,
+        KEY_BOOL,
 };
 
 struct key {
@@ -38,13 +48,23 @@ struct key {
 
 #define DET(f) offsetof(struct detector_config, f)
 #define SEN(f) offsetof(struct sensor_config, f)
+#define CFG(f) offsetof(struct spasmd_config, f)
 
 static const struct key keys[] = {
-        { SECTION_DETECTOR, "on_ratio", KEY_DOUBLE, DET(on_ratio), 1.5, 100, "a number from 1.5 to 100" },
-        { SECTION_DETECTOR, "off_ratio", KEY_DOUBLE, DET(off_ratio), 1.0, 100, "a number from 1 to 100, below on_ratio" },
-        { SECTION_DETECTOR, "min_on_s", KEY_DOUBLE, DET(min_on_s), 0.01, 1.0, "seconds from 0.01 to 1" },
-        { SECTION_DETECTOR, "min_off_s", KEY_DOUBLE, DET(min_off_s), 0.05, 5.0, "seconds from 0.05 to 5" },
-        { SECTION_DETECTOR, "spasm_min_s", KEY_DOUBLE, DET(spasm_min_s), 0.5, 10.0, "seconds from 0.5 to 10" },
+        { SECTION_DAEMON, "monitoring", KEY_BOOL, CFG(daemon.monitoring), 0, 0, "yes or no" },
+        { SECTION_HISTORY, "directory", KEY_STRING, CFG(history.directory), 0, 0, "an absolute path" },
+        { SECTION_HISTORY, "max_age_days", KEY_UNSIGNED, CFG(history.max_age_days), 1, 36500, "days from 1 to 36500" },
+        { SECTION_HISTORY, "max_size_mb", KEY_UNSIGNED, CFG(history.max_size_mb), 1, 4096, "MiB from 1 to 4096" },
+        { SECTION_ADVISORY, "max_spasms_per_day", KEY_UNSIGNED, CFG(advisory.max_spasms_per_day), 1, 1000,
+          "a count from 1 to 1000" },
+        { SECTION_ADVISORY, "max_spasm_minutes", KEY_UNSIGNED, CFG(advisory.max_spasm_minutes), 1, 1440,
+          "minutes from 1 to 1440" },
+        { SECTION_ADVISORY, "trend", KEY_BOOL, CFG(advisory.trend), 0, 0, "yes or no" },
+        { SECTION_DETECTOR, "on_ratio", KEY_DOUBLE, CFG(detector) + DET(on_ratio), 1.5, 100, "a number from 1.5 to 100" },
+        { SECTION_DETECTOR, "off_ratio", KEY_DOUBLE, CFG(detector) + DET(off_ratio), 1.0, 100, "a number from 1 to 100, below on_ratio" },
+        { SECTION_DETECTOR, "min_on_s", KEY_DOUBLE, CFG(detector) + DET(min_on_s), 0.01, 1.0, "seconds from 0.01 to 1" },
+        { SECTION_DETECTOR, "min_off_s", KEY_DOUBLE, CFG(detector) + DET(min_off_s), 0.05, 5.0, "seconds from 0.05 to 5" },
+        { SECTION_DETECTOR, "spasm_min_s", KEY_DOUBLE, CFG(detector) + DET(spasm_min_s), 0.5, 10.0, "seconds from 0.5 to 10" },
         { SECTION_SENSOR, "uri", KEY_STRING, SEN(uri), 0, 0, "local:, ip:HOST[:PORT], usb:... or replay:PATH" },
         { SECTION_SENSOR, "device", KEY_STRING, SEN(device), 0, 0, "an IIO device name, label or iio:deviceN" },
         { SECTION_SENSOR, "channels", KEY_STRING, SEN(channels), 0, 0, "auto, or ID:NAME pairs such as voltage0:emg_left" },
@@ -60,7 +80,7 @@ struct parse_state {
         unsigned line;
         char section[CONFIG_NAME_MAX + 16];
         struct sensor_config *sensor;                     /* current [sensor.NAME] */
-        uint32_t seen[CONFIG_MAX_SENSORS + 2];             /* keys set in this file, per section */
+        uint32_t seen[SECTION_SENSOR + CONFIG_MAX_SENSORS];             /* keys set in this file, per section */
         char *err;
         size_t errlen;
         int failed;
@@ -118,9 +138,11 @@ static int enter_section(struct parse_state *p, const char *section) {
                         return fail(p, "[%s]: too many sensors (at most %d)", section, CONFIG_MAX_SENSORS);
                 return 1;
         }
-        if (strcmp(section, "detector") == 0 || strcmp(section, "daemon") == 0)
-                return 1;
-        return fail(p, "unknown section [%s]; allowed: [daemon], [detector], [sensor.NAME]", section);
+        for (size_t i = 0; i < sizeof(section_names) / sizeof(section_names[0]); i++)
+                if (strcmp(section, section_names[i]) == 0)
+                        return 1;
+        return fail(p, "unknown section [%s]; allowed: [daemon], [detector], [history], [advisory], [sensor.NAME]",
+                    section);
 }
 
 static int set_value(struct parse_state *p, const struct key *k, void *base, const char *value) {
@@ -147,7 +169,18 @@ static int set_value(struct parse_state *p, const struct key *k, void *base, con
         case KEY_STRING:
                 if (!*value || strlen(value) >= CONFIG_VALUE_MAX)
                         return fail(p, "%s=%s: empty or too long; use %s", k->name, value, k->help);
+                if (k->section == SECTION_HISTORY && value[0] != '/')
+                        return fail(p, "%s=%s: use %s", k->name, value, k->help);
                 snprintf(field, CONFIG_VALUE_MAX, "%s", value);
+                return 1;
+        case KEY_BOOL:
+                if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "on") || !strcmp(value, "1"))
+                        *(bool *) field = true;
+                else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "off") ||
+                         !strcmp(value, "0"))
+                        *(bool *) field = false;
+                else
+                        return fail(p, "%s=%s: use %s", k->name, value, k->help);
                 return 1;
         case KEY_ROLE:
                 if (strcmp(value, "auto") == 0)
@@ -173,18 +206,21 @@ static int handler(void *user, const char *section, const char *name, const char
         if (strcmp(section, p->section) != 0 && !enter_section(p, section))
                 return 0;
 
-        enum section_kind kind = p->sensor ? SECTION_SENSOR
-                                : strcmp(section, "detector") == 0 ? SECTION_DETECTOR : SECTION_DAEMON;
+        enum section_kind kind = SECTION_SENSOR;
+        if (!p->sensor)
+                for (size_t i = 0; i < sizeof(section_names) / sizeof(section_names[0]); i++)
+                        if (strcmp(section, section_names[i]) == 0)
+                                kind = (enum section_kind) i;
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
                 const struct key *k = &keys[i];
                 if (k->section != kind || strcmp(k->name, name) != 0)
                         continue;
-                unsigned slot = kind == SECTION_SENSOR ? 2 + (unsigned) (p->sensor - p->cfg->sensors) : kind;
+                unsigned slot = kind == SECTION_SENSOR ? SECTION_SENSOR + (unsigned) (p->sensor - p->cfg->sensors)
+                                                       : (unsigned) kind;
                 if (p->seen[slot] & (UINT32_C(1) << i))
                         return fail(p, "%s is set twice in [%s]; keep one of them", name, section);
                 p->seen[slot] |= UINT32_C(1) << i;
-                return set_value(p, k, kind == SECTION_SENSOR ? (void *) p->sensor : (void *) &p->cfg->detector,
-                                 value);
+                return set_value(p, k, kind == SECTION_SENSOR ? (void *) p->sensor : (void *) p->cfg, value);
         }
 
         char allowed[400] = "";
@@ -346,7 +382,11 @@ int config_load_string(const char *text, const char *name, struct spasmd_config 
 }
 
 void config_defaults(struct spasmd_config *c) {
-        *c = (struct spasmd_config) { 0 };
+        *c = (struct spasmd_config) {
+                .daemon = { .monitoring = true },
+                .history = { .max_age_days = 365, .max_size_mb = 64 },
+                .advisory = { .max_spasms_per_day = 5, .max_spasm_minutes = 10, .trend = true },
+        };
         detector_config_defaults(&c->detector);
 }
 
@@ -368,6 +408,15 @@ bool sensor_config_is_replay(const struct sensor_config *s) {
 
 void config_dump(const struct spasmd_config *c, FILE *f) {
         const struct detector_config *d = &c->detector;
+        fprintf(f, "[daemon]\nmonitoring = %s\n\n", c->daemon.monitoring ? "yes" : "no");
+        fprintf(f, "[history]\n");
+        if (c->history.directory[0])
+                fprintf(f, "directory = %s\n", c->history.directory);
+        else
+                fprintf(f, "# directory: $STATE_DIRECTORY when systemd sets it, else " CONFIG_DEFAULT_STATE_DIR "\n");
+        fprintf(f, "max_age_days = %u\nmax_size_mb = %u\n\n", c->history.max_age_days, c->history.max_size_mb);
+        fprintf(f, "[advisory]\nmax_spasms_per_day = %u\nmax_spasm_minutes = %u\ntrend = %s\n\n",
+                c->advisory.max_spasms_per_day, c->advisory.max_spasm_minutes, c->advisory.trend ? "yes" : "no");
         fprintf(f, "[detector]\non_ratio = %g\noff_ratio = %g\nmin_on_s = %g\nmin_off_s = %g\nspasm_min_s = %g\n",
                 d->on_ratio, d->off_ratio, d->min_on_s, d->min_off_s, d->spasm_min_s);
         for (unsigned i = 0; i < c->n_sensors; i++) {

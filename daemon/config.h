@@ -16,6 +16,7 @@
 #define CONFIG_NAME_MAX 64
 #define CONFIG_VALUE_MAX 512
 #define CONFIG_DEFAULT_PATH "/etc/spasmd/spasmd.conf"
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/spasmd"
 
 enum sensor_role {
         SENSOR_ROLE_AUTO = 0, /* from the channels it carries */
@@ -36,8 +37,27 @@ struct sensor_config {
         unsigned line;
 };
 
+struct daemon_settings {
+        bool monitoring;                 /* detect from the start; SetMonitoring() changes it */
+};
+
+struct history_settings {
+        char directory[CONFIG_VALUE_MAX]; /* "" : $STATE_DIRECTORY, else /var/lib/spasmd */
+        unsigned max_age_days;
+        unsigned max_size_mb;
+};
+
+struct advisory_settings {
+        unsigned max_spasms_per_day;     /* more than this in 24 h */
+        unsigned max_spasm_minutes;      /* one spasm longer than this */
+        bool trend;                      /* a rising 7-day trend */
+};
+
 struct spasmd_config {
+        struct daemon_settings daemon;
         struct detector_config detector;
+        struct history_settings history;
+        struct advisory_settings advisory;
         struct sensor_config sensors[CONFIG_MAX_SENSORS];
         unsigned n_sensors;
 };

@@ -10,59 +10,46 @@
 #include "journal.h"
 #include "log.h"
 
-/* Which side of the back: from channel names such as emg_left, emg_right. */
-static const char *side(const struct spasm_event *e, const char *const *names, unsigned n) {
-        bool left = false, right = false, other = false;
-        for (unsigned c = 0; c < n; c++) {
-                if (!(e->channel_mask & (1u << c)))
-                        continue;
-                if (strstr(names[c], "left"))
-                        left = true;
-                else if (strstr(names[c], "right"))
-                        right = true;
-                else
-                        other = true;
-        }
-        if (left && right)
-                return "both";
-        if (left && !other)
-                return "left";
-        if (right && !other)
-                return "right";
-        return "unknown";
-}
-
-void journal_event(const char *sensor, const struct spasm_event *e, int64_t origin_ns, const char *const *names,
-                   unsigned n_names) {
-        const char *id = e->class == SPASM_CLASS_SPASM ? SPASMD_MESSAGE_SPASM
-                       : e->class == SPASM_CLASS_TWITCH ? SPASMD_MESSAGE_TWITCH : SPASMD_MESSAGE_VOLUNTARY;
-        unsigned long long onset_usec = (unsigned long long) ((origin_ns + (int64_t) (e->onset_s * 1e9)) / 1000);
-        unsigned long long duration_usec = (unsigned long long) ((e->offset_s - e->onset_s) * 1e6);
-        const char *where = side(e, names, n_names);
+void journal_event(const struct event_record *r) {
+        const char *id = r->class == SPASM_CLASS_SPASM ? SPASMD_MESSAGE_SPASM
+                       : r->class == SPASM_CLASS_TWITCH ? SPASMD_MESSAGE_TWITCH : SPASMD_MESSAGE_VOLUNTARY;
         char msg[256];
 
-        snprintf(msg, sizeof(msg), "%s %u on sensor %s: %.1f s, %s side, peak %.1f uV, %.1fx the resting level",
-                 spasm_class_to_string(e->class), e->id, sensor, e->offset_s - e->onset_s, where, e->peak_uv,
-                 e->intensity);
+        snprintf(msg, sizeof(msg), "%s %llu on sensor %s: %.1f s, %s side, peak %.1f uV, %.1fx the resting level",
+                 spasm_class_to_string(r->class), (unsigned long long) r->id, r->sensor, r->duration_usec / 1e6,
+                 r->side, r->peak_uv, r->intensity);
         if (!log_to_journal()) {
                 log_info("%s", msg);
                 return;
         }
         sd_journal_send("MESSAGE=%s", msg,
                         "MESSAGE_ID=%s", id,
-                        "PRIORITY=%i", e->class == SPASM_CLASS_SPASM ? LOG_NOTICE : LOG_INFO,
+                        "PRIORITY=%i", r->class == SPASM_CLASS_SPASM ? LOG_NOTICE : LOG_INFO,
                         "SYSLOG_IDENTIFIER=spasmd",
-                        "SPASM_EVENT_ID=%u", e->id,
-                        "SPASM_CLASS=%s", spasm_class_to_string(e->class),
-                        "SPASM_ONSET_USEC=%llu", onset_usec,
-                        "SPASM_DURATION_USEC=%llu", duration_usec,
-                        "SPASM_PEAK_UV=%.2f", e->peak_uv,
-                        "SPASM_MEAN_UV=%.2f", e->mean_uv,
-                        "SPASM_INTENSITY=%.2f", e->intensity,
-                        "SPASM_PULSE_HZ=%.2f", e->pulse_hz,
-                        "SPASM_POSTURE=%s", spasm_posture_to_string(e->posture),
-                        "SPASM_SIDE=%s", where,
-                        "SPASM_SENSOR=%s", sensor,
+                        "SPASM_EVENT_ID=%llu", (unsigned long long) r->id,
+                        "SPASM_CLASS=%s", spasm_class_to_string(r->class),
+                        "SPASM_ONSET_USEC=%llu", (unsigned long long) r->onset_usec,
+                        "SPASM_DURATION_USEC=%llu", (unsigned long long) r->duration_usec,
+                        "SPASM_PEAK_UV=%.2f", r->peak_uv,
+                        "SPASM_MEAN_UV=%.2f", r->mean_uv,
+                        "SPASM_INTENSITY=%.2f", r->intensity,
+                        "SPASM_PULSE_HZ=%.2f", r->pulse_hz,
+                        "SPASM_POSTURE=%s", spasm_posture_to_string(r->posture),
+                        "SPASM_SIDE=%s", r->side,
+                        "SPASM_SENSOR=%s", r->sensor,
+                        NULL);
+}
+
+void journal_advisory(const char *kind, const char *message) {
+        if (!log_to_journal()) {
+                log_notice("advisory (%s): %s", kind, message);
+                return;
+        }
+        sd_journal_send("MESSAGE=%s", message,
+                        "MESSAGE_ID=%s", SPASMD_MESSAGE_ADVISORY,
+                        "PRIORITY=%i", LOG_NOTICE,
+                        "SYSLOG_IDENTIFIER=spasmd",
+                        "SPASM_ADVISORY=%s", kind,
                         NULL);
 }
 

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "detector.h"
+#include "event.h"
 
 #define SPASMD_MESSAGE_SPASM "b5cec0a1ffc84cbe9bb3b5c9409d2517"
 #define SPASMD_MESSAGE_TWITCH "8c14193b0ade49d19fb9f4eda9172986"
@@ -19,8 +19,9 @@
 #define SPASMD_MESSAGE_ADVISORY "bbc8051af8334515b7a983ba43eab1df"
 #define SPASMD_MESSAGE_ERROR "f65e48c78c9a4f6fb899f7b6e4167a46"
 
-/* A finished event; origin_ns is CLOCK_REALTIME of stream time 0. */
-void journal_event(const char *sensor, const struct spasm_event *e, int64_t origin_ns, const char *const *names,
-                   unsigned n_names);
+/* A finished event. */
+void journal_event(const struct event_record *r);
+/* An advisory: the message says what was seen and that it is a reason to see a doctor. */
+void journal_advisory(const char *kind, const char *message);
 /* A sensor connected, disconnected or ended. */
 void journal_sensor(const char *sensor, const char *state, const char *status);

@@ -20,6 +20,8 @@ static void help(void) {
                "spasmd informs; it does not diagnose.\n\n"
                "  -c, --config=FILE     configuration file (default " CONFIG_DEFAULT_PATH ")\n"
                "      --check-config    print the effective configuration, or the errors, and exit\n"
+               "      --bus=BUS         system (default), user, a D-Bus address such as\n"
+               "                        unix:path=/run/x, or none (no D-Bus: offline replays)\n"
                "      --events=json     also print each finished event as a JSON line on stdout\n"
                "      --trace-latency   print how long each onset and class took to decide (for make bench)\n"
                "  -h, --help            show this help\n"
@@ -27,17 +29,18 @@ static void help(void) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_CHECK = 0x100, ARG_VERSION, ARG_EVENTS, ARG_TRACE_LATENCY };
+        enum { ARG_CHECK = 0x100, ARG_VERSION, ARG_EVENTS, ARG_TRACE_LATENCY, ARG_BUS };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "check-config", no_argument, NULL, ARG_CHECK },
+                { "bus", required_argument, NULL, ARG_BUS },
                 { "events", required_argument, NULL, ARG_EVENTS },
                 { "trace-latency", no_argument, NULL, ARG_TRACE_LATENCY },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {}
         };
-        struct manager_options opts = { .config_path = CONFIG_DEFAULT_PATH };
+        struct manager_options opts = { .config_path = CONFIG_DEFAULT_PATH, .bus_address = "system" };
         bool check = false;
         int c;
 
@@ -49,6 +52,13 @@ int main(int argc, char **argv) {
                         break;
                 case ARG_CHECK:
                         check = true;
+                        break;
+                case ARG_BUS:
+                        if (!*optarg) {
+                                fprintf(stderr, "spasmd: --bus= needs system, user, none or a D-Bus address\n");
+                                return EX_USAGE;
+                        }
+                        opts.bus_address = optarg;
                         break;
                 case ARG_EVENTS:
                         if (strcmp(optarg, "json") != 0) {

@@ -10,31 +10,24 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "bus.h"
+#include "calibration.h"
 #include "detector.h"
-#include "event-json.h"
-#include "frames.h"
+#include "events.h"
 #include "hotplug.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
+#include "monitor.h"
 #include "sensor.h"
 
-#define NOTICE_ROOM 64
+#define SENSOR_PUBLISH_NS 1000000000LL /* sensor quality on D-Bus: at most once a second */
 
-/* One detector per sensor that carries EMG. */
-struct monitor {
-        struct sensor *sensor;
-        struct detector *det;
-        struct frame_aligner frames;
-        unsigned n_emg;
-        unsigned emg_map[DETECTOR_MAX_EMG];
-        const char *names[DETECTOR_MAX_EMG];
-        char name_buf[DETECTOR_MAX_EMG][64]; /* outlive the source, which may go first */
-        bool own_imu;                   /* the IMU columns come in the same blocks */
-        bool have_origin;
-        int64_t origin_ns;              /* CLOCK_REALTIME of stream time 0 */
-        unsigned imu_map[6];
-        struct spasm_notice notices[NOTICE_ROOM];
+/* A maximum contraction, kept by sensor name so that a replugged sensor keeps it. */
+struct mvc_entry {
+        char sensor[CONFIG_NAME_MAX];
+        unsigned n;
+        float mvc_uv[DETECTOR_MAX_EMG];
 };
 
 struct manager {
@@ -43,9 +36,16 @@ struct manager {
         struct spasmd_config cfg;
         struct sensor *sensors[CONFIG_MAX_SENSORS];
         struct monitor *monitors[CONFIG_MAX_SENSORS];
+        int64_t published_ns[CONFIG_MAX_SENSORS];
         unsigned n_sensors;
         struct hotplug *hotplug;
-        unsigned spasms, events;
+        struct bus *bus;
+        struct events *events;
+        bool monitoring;
+        struct calibration calibration;
+        sd_event_source *calibration_timer;
+        struct mvc_entry mvc[CONFIG_MAX_SENSORS];
+        unsigned n_mvc;
 };
 
 static unsigned sensor_index(const struct manager *m, const struct sensor *s) {
@@ -55,176 +55,178 @@ static unsigned sensor_index(const struct manager *m, const struct sensor *s) {
         return m->n_sensors;
 }
 
-static void update_status(struct manager *m) {
-        unsigned streaming = 0;
-        for (unsigned i = 0; i < m->n_sensors; i++)
-                streaming += sensor_state(m->sensors[i]) == SENSOR_STREAMING;
-        sd_notifyf(false, "STATUS=monitoring %u of %u sensors, %u spasms, %u events", streaming, m->n_sensors,
-                   m->spasms, m->events);
-}
-
-static void handle_notice(struct manager *m, struct monitor *mon, const struct spasm_notice *n) {
-        const struct spasm_event *e = &n->event;
-        const char *name = sensor_name(mon->sensor);
-
-        switch (n->kind) {
-        case SPASM_NOTICE_ONSET:
-                log_info("[sensor.%s] activity started at %.3f s (event %u)", name, e->onset_s, e->id);
-                break;
-        case SPASM_NOTICE_CLASSIFIED:
-                log_info("[sensor.%s] event %u is a %s", name, e->id, spasm_class_to_string(e->class));
-                break;
-        case SPASM_NOTICE_ENDED:
-                if (e->class == SPASM_CLASS_WITHDRAWN) {
-                        log_info("[sensor.%s] event %u withdrawn: electrode noise, not muscle", name, e->id);
-                        break;
-                }
-                m->events++;
-                m->spasms += e->class == SPASM_CLASS_SPASM;
-                journal_event(name, e, mon->origin_ns, mon->names, mon->n_emg);
-                if (m->opts.events_json) {
-                        event_json_write(stdout, "sensor", name, e, mon->names, mon->n_emg);
-                        fflush(stdout);
-                }
-                update_status(m);
-                break;
-        }
-}
-
-static int64_t realtime_ns(void) {
+static int64_t clock_ns(clockid_t id) {
         struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
+        clock_gettime(id, &t);
         return (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+static unsigned n_monitors(const struct manager *m) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < m->n_sensors; i++)
+                n += m->monitors[i] != NULL;
+        return n;
+}
+
+static void update_status(struct manager *m) {
+        unsigned streaming = 0, spasms = events_spasms_today(m->events);
+        for (unsigned i = 0; i < m->n_sensors; i++)
+                streaming += sensor_state(m->sensors[i]) == SENSOR_STREAMING;
+        if (!m->monitoring)
+                sd_notifyf(false, "STATUS=paused: %u of %u sensors connected, %u spasms today", streaming,
+                           m->n_sensors, spasms);
+        else if (m->n_sensors == 0)
+                sd_notifyf(false, "STATUS=waiting for a sensor, %u spasms today", spasms);
+        else
+                sd_notifyf(false, "STATUS=monitoring %u of %u sensors, %u spasm%s today", streaming, m->n_sensors,
+                           spasms, spasms == 1 ? "" : "s");
+        events_set_idle(m->events, !m->monitoring || n_monitors(m) == 0);
+}
+
+static void update_calibrated(struct manager *m) {
+        bool all = n_monitors(m) > 0;
+        for (unsigned i = 0; i < m->n_sensors; i++) {
+                if (!m->monitors[i])
+                        continue;
+                bool found = false;
+                for (unsigned k = 0; k < m->n_mvc; k++)
+                        found = found || strcmp(m->mvc[k].sensor, sensor_name(m->sensors[i])) == 0;
+                all = all && found;
+        }
+        bus_set_calibrated(m->bus, all);
+}
+
+/* --- sensors on D-Bus --------------------------------------------------------------- */
+
+static const char *sensor_role(const struct sensor *s) {
+        const struct sensor_config *c = sensor_config(s);
+        if (c->role != SENSOR_ROLE_AUTO)
+                return sensor_role_to_string(c->role);
+        if (sensor_state(s) != SENSOR_STREAMING)
+                return "auto";
+        return sensor_n_emg(s) > 0 ? "emg" : sensor_has_imu(s) ? "imu" : "auto";
+}
+
+static void publish_sensor(struct manager *m, unsigned idx, bool added) {
+        struct sensor *s = m->sensors[idx];
+        struct monitor *mon = m->monitors[idx];
+        const char *channels[DETECTOR_MAX_EMG + 16];
+        bool streaming = sensor_state(s) == SENSOR_STREAMING;
+        struct bus_sensor_info info = {
+                .uri = sensor_config(s)->uri,
+                .role = sensor_role(s),
+                .channels = channels,
+                .sample_rate = streaming ? sensor_rate(s) : 0.0,
+                .connected = streaming,
+                .status = sensor_status(s),
+                .dropped = sensor_dropped(s),
+                .contact = "unknown",
+        };
+
+        for (unsigned i = 0; streaming && i < sensor_n_channels(s) && info.n_channels < 32; i++)
+                channels[info.n_channels++] = sensor_channel_name(s, i);
+        if (mon) {
+                struct detector_channel_status st;
+                enum spasm_contact worst = SPASM_CONTACT_GOOD;
+                for (unsigned c = 0; detector_channel_status(monitor_detector(mon), c, &st) == 0; c++) {
+                        if (st.noise_floor_uv > info.noise_floor_uv)
+                                info.noise_floor_uv = st.noise_floor_uv;
+                        info.mains_hz = st.mains_hz;
+                        if (st.contact > worst)
+                                worst = st.contact;
+                }
+                info.contact = spasm_contact_to_string(worst);
+        }
+        if (added)
+                bus_sensor_add(m->bus, sensor_name(s), &info);
+        else
+                bus_sensor_update(m->bus, sensor_name(s), &info);
+        m->published_ns[idx] = clock_ns(CLOCK_MONOTONIC);
+}
+
+/* --- detectors ---------------------------------------------------------------------- */
+
 /* From the sample that tipped the decision to the decision: since the device
  * stamped it (first_ns), and since the reader got it from the device. */
-static void trace_latency(struct monitor *mon, const struct spasm_notice *n, const struct sample_block *b, uint32_t i) {
+static void trace_latency(struct monitor *mon, const struct spasm_notice *n, const struct sample_block *b,
+                          uint32_t i) {
         if (n->kind == SPASM_NOTICE_ENDED)
                 return;
-        int64_t now = realtime_ns();
+        int64_t now = clock_ns(CLOCK_REALTIME);
         printf("{\"latency\":\"%s\",\"sensor\":\"%s\",\"id\":%u,\"arrival_ms\":%.3f",
-               n->kind == SPASM_NOTICE_ONSET ? "onset" : "class", sensor_name(mon->sensor), n->event.id,
+               n->kind == SPASM_NOTICE_ONSET ? "onset" : "class", sensor_name(monitor_sensor(mon)), n->event.id,
                (double) (now - b->arrival_ns) / 1e6);
         if (b->first_ns >= 0)
                 printf(",\"sample_ms\":%.3f",
-                       (double) (now - b->first_ns - (int64_t) (i * 1e9 / mon->frames.emg_rate)) / 1e6);
+                       (double) (now - b->first_ns - (int64_t) (i * 1e9 / monitor_rate(mon))) / 1e6);
         printf("}\n");
         fflush(stdout);
 }
 
-static void handle_notices(struct manager *m, struct monitor *mon, int n, const struct sample_block *b, uint32_t i) {
-        for (int k = 0; k < n; k++) {
-                if (m->opts.trace_latency && b)
-                        trace_latency(mon, &mon->notices[k], b, i);
-                handle_notice(m, mon, &mon->notices[k]);
-        }
-}
+static void on_notice(struct monitor *mon, const struct spasm_notice *n, const struct sample_block *b, uint32_t i,
+                      void *userdata) {
+        struct manager *m = userdata;
 
-static struct monitor *monitor_free(struct monitor *mon) {
-        if (!mon)
-                return NULL;
-        detector_free(mon->det);
-        free(mon);
-        return NULL;
+        if (m->opts.trace_latency && b)
+                trace_latency(mon, n, b, i);
+        events_notice(m->events, sensor_name(monitor_sensor(mon)), n, monitor_origin_ns(mon),
+                      monitor_channel_names(mon), monitor_n_emg(mon));
+        if (n->kind == SPASM_NOTICE_ENDED)
+                update_status(m);
 }
 
 static double imu_rate_elsewhere(const struct manager *m) {
         for (unsigned i = 0; i < m->n_sensors; i++)
                 if (!m->monitors[i] && sensor_state(m->sensors[i]) == SENSOR_STREAMING &&
-                    sensor_has_imu(m->sensors[i]))
+                    sensor_has_imu(m->sensors[i]) && sensor_n_emg(m->sensors[i]) == 0)
                         return sensor_rate(m->sensors[i]);
         return 0.0;
 }
 
-static int monitor_new(struct manager *m, struct sensor *s, struct monitor **ret) {
-        struct monitor *mon = calloc(1, sizeof(*mon));
-        if (!mon)
-                return -ENOMEM;
-        mon->sensor = s;
-        for (unsigned i = 0; i < sensor_n_channels(s); i++) {
-                enum sample_role role = sensor_channel_role(s, i);
-                if (role == SAMPLE_ROLE_EMG && mon->n_emg < DETECTOR_MAX_EMG) {
-                        snprintf(mon->name_buf[mon->n_emg], sizeof(mon->name_buf[0]), "%s", sensor_channel_name(s, i));
-                        mon->names[mon->n_emg] = mon->name_buf[mon->n_emg];
-                        mon->emg_map[mon->n_emg++] = i;
-                } else if (role >= SAMPLE_ROLE_ACC_X && role <= SAMPLE_ROLE_GYR_Z)
-                        mon->imu_map[role - SAMPLE_ROLE_ACC_X] = i;
-        }
-        mon->own_imu = sensor_has_imu(s);
-        double imu_rate = mon->own_imu ? 0.0 : imu_rate_elsewhere(m);
+static void start_monitor(struct manager *m, unsigned idx) {
+        struct sensor *s = m->sensors[idx];
+        bool imu_configured = false;
 
-        struct detector_config dc = m->cfg.detector;
-        dc.rate_hz = sensor_rate(s);
-        dc.n_emg = mon->n_emg;
-        /* An IMU configured anywhere counts: it may connect after this sensor. */
-        dc.has_imu = mon->own_imu;
+        if (m->monitors[idx] || !m->monitoring || sensor_state(s) != SENSOR_STREAMING || sensor_n_emg(s) == 0)
+                return;
         for (unsigned i = 0; i < m->n_sensors; i++)
-                dc.has_imu = dc.has_imu || m->cfg.sensors[i].role == SENSOR_ROLE_IMU;
-        int r = detector_new(&dc, &mon->det);
-        if (r < 0) {
-                free(mon);
-                return log_error_errno(r, "[sensor.%s]: the detector cannot run at %g Hz with %u EMG channels "
-                                       "(it needs %g-%g Hz and 1-%d channels): %s", sensor_name(s), dc.rate_hz,
-                                       dc.n_emg, DETECTOR_MIN_RATE_HZ, DETECTOR_MAX_RATE_HZ, DETECTOR_MAX_EMG,
-                                       strerror(-r));
+                imu_configured = imu_configured || sensor_config(m->sensors[i])->role == SENSOR_ROLE_IMU;
+        if (monitor_new(s, &m->cfg.detector, imu_configured, imu_rate_elsewhere(m), on_notice, m,
+                        &m->monitors[idx]) < 0) {
+                sensor_disconnect(s, -EINVAL, "the detector cannot take this sensor's data");
+                return;
         }
-        frame_aligner_init(&mon->frames, dc.rate_hz, mon->n_emg);
-        frame_aligner_set_imu(&mon->frames, imu_rate);
-        *ret = mon;
-        return 0;
+        for (unsigned k = 0; k < m->n_mvc; k++)
+                if (strcmp(m->mvc[k].sensor, sensor_name(s)) == 0)
+                        for (unsigned c = 0; c < m->mvc[k].n; c++)
+                                detector_set_mvc(monitor_detector(m->monitors[idx]), c, m->mvc[k].mvc_uv[c]);
 }
 
-static void monitor_block(struct manager *m, struct monitor *mon, const struct sample_block *b) {
-        float emg[DETECTOR_MAX_EMG], imu[6];
-        int n;
-
-        if (!mon->have_origin) {
-                /* Stream time 0 on the wall clock: from the device's timestamps,
-                 * else from when the first block arrived. */
-                double rate = mon->frames.emg_rate;
-                mon->origin_ns = b->first_ns >= 0
-                        ? b->first_ns - (int64_t) (b->first_index * 1e9 / rate)
-                        : b->arrival_ns - (int64_t) ((b->first_index + b->n_samples) * 1e9 / rate);
-                mon->have_origin = true;
-        }
-
-        if (b->dropped > 0) {
-                /* Samples were lost: the detector ends what was going on there
-                 * and does not invent anything across the gap. */
-                log_warning("[sensor.%s] %llu samples lost before sample %llu", sensor_name(mon->sensor),
-                            (unsigned long long) b->dropped, (unsigned long long) b->first_index);
-                n = detector_gap(mon->det, b->dropped, mon->notices, NOTICE_ROOM);
-                if (n > 0)
-                        handle_notices(m, mon, n, NULL, 0);
-        }
-        for (uint32_t i = 0; i < b->n_samples; i++) {
-                bool have_imu;
-                if (mon->own_imu) {
-                        const float *row = b->data + (size_t) i * b->n_channels;
-                        for (unsigned k = 0; k < mon->n_emg; k++)
-                                emg[k] = row[mon->emg_map[k]];
-                        for (unsigned k = 0; k < 6; k++)
-                                imu[k] = row[mon->imu_map[k]];
-                        have_imu = true;
-                } else
-                        have_imu = frame_aligner_frame(&mon->frames, b, i, mon->emg_map, emg, imu);
-                n = detector_push(mon->det, emg, have_imu ? imu : NULL, mon->notices, NOTICE_ROOM);
-                if (n > 0)
-                        handle_notices(m, mon, n, b, i);
-                else if (n < 0)
-                        log_error_errno(n, "[sensor.%s] detector: %s", sensor_name(mon->sensor), strerror(-n));
-        }
+static void finish_monitor(struct manager *m, unsigned idx) {
+        struct monitor *mon = m->monitors[idx];
+        /* Detach first: the flush's notices may look at the others. */
+        m->monitors[idx] = NULL;
+        monitor_free(mon);
 }
 
 static void on_block(struct sensor *s, const struct sample_block *b, void *userdata) {
         struct manager *m = userdata;
         unsigned idx = sensor_index(m, s);
 
-        if (idx < m->n_sensors && m->monitors[idx]) {
-                monitor_block(m, m->monitors[idx], b);
+        if (idx >= m->n_sensors)
+                return;
+        if (m->monitors[idx]) {
+                monitor_block(m->monitors[idx], b);
+                /* The block's notices may have ended this monitor (never today, but cheap to be sure). */
+                if (!m->monitors[idx])
+                        return;
+                calibration_sample(&m->calibration, idx, sensor_name(s), monitor_detector(m->monitors[idx]));
+                if (clock_ns(CLOCK_MONOTONIC) - m->published_ns[idx] >= SENSOR_PUBLISH_NS)
+                        publish_sensor(m, idx, false);
                 return;
         }
+        if (sensor_n_emg(s) > 0)
+                return; /* monitoring is paused */
         /* An IMU-only sensor feeds every EMG sensor's frames. */
         unsigned map[6] = { 0 };
         for (unsigned i = 0; i < sensor_n_channels(s); i++) {
@@ -233,18 +235,8 @@ static void on_block(struct sensor *s, const struct sample_block *b, void *userd
                         map[role - SAMPLE_ROLE_ACC_X] = i;
         }
         for (unsigned i = 0; i < m->n_sensors; i++)
-                if (m->monitors[i] && !m->monitors[i]->own_imu)
-                        frame_aligner_push_imu(&m->monitors[i]->frames, b, map);
-}
-
-static void finish_monitor(struct manager *m, unsigned idx) {
-        struct monitor *mon = m->monitors[idx];
-        if (!mon)
-                return;
-        int n = detector_flush(mon->det, mon->notices, NOTICE_ROOM);
-        if (n > 0)
-                handle_notices(m, mon, n, NULL, 0);
-        m->monitors[idx] = monitor_free(mon);
+                if (m->monitors[i])
+                        monitor_push_imu(m->monitors[i], b, map);
 }
 
 static void on_state(struct sensor *s, void *userdata) {
@@ -256,13 +248,12 @@ static void on_state(struct sensor *s, void *userdata) {
         journal_sensor(sensor_name(s), sensor_state_to_string(sensor_state(s)), sensor_status(s));
         switch (sensor_state(s)) {
         case SENSOR_STREAMING:
-                if (sensor_n_emg(s) > 0) {
-                        if (monitor_new(m, s, &m->monitors[idx]) < 0)
-                                sensor_disconnect(s, -EINVAL, "the detector cannot take this sensor's data");
-                } else if (sensor_has_imu(s)) {
+                if (sensor_n_emg(s) > 0)
+                        start_monitor(m, idx);
+                else if (sensor_has_imu(s)) {
                         for (unsigned i = 0; i < m->n_sensors; i++)
-                                if (m->monitors[i] && !m->monitors[i]->own_imu)
-                                        frame_aligner_set_imu(&m->monitors[i]->frames, sensor_rate(s));
+                                if (m->monitors[i])
+                                        monitor_set_imu_rate(m->monitors[i], sensor_rate(s));
                 } else
                         sensor_disconnect(s, -ENODATA, "no EMG and no complete IMU channels; check channels=");
                 break;
@@ -271,6 +262,8 @@ static void on_state(struct sensor *s, void *userdata) {
                 finish_monitor(m, idx);
                 break;
         }
+        publish_sensor(m, idx, false);
+        update_calibrated(m);
         update_status(m);
 
         /* A demo or a test replays files: when all of them are done, so are we. */
@@ -293,6 +286,8 @@ static int add_sensor(struct manager *m, const struct sensor_config *c) {
         int r = sensor_new(m->event, c, &sensor_callbacks, m, &m->sensors[m->n_sensors]);
         if (r < 0)
                 return log_error_errno(r, "[sensor.%s]: %s", c->name, strerror(-r));
+        m->monitors[m->n_sensors] = NULL;
+        publish_sensor(m, m->n_sensors, true);
         m->n_sensors++;
         return 0;
 }
@@ -349,11 +344,23 @@ static bool same_sensor(const struct sensor_config *a, const struct sensor_confi
                a->buffer_ms == b->buffer_ms && a->speed == b->speed && a->role == b->role;
 }
 
+static void cancel_calibration(struct manager *m, const char *why) {
+        if (!m->calibration.running)
+                return;
+        m->calibration.running = false;
+        m->calibration_timer = sd_event_source_disable_unref(m->calibration_timer);
+        bus_calibration_failed(m->bus, -ENODEV, why);
+}
+
 static void drop_sensor(struct manager *m, unsigned idx) {
+        cancel_calibration(m, "a sensor was removed during the calibration; try again");
         finish_monitor(m, idx);
+        bus_sensor_remove(m->bus, sensor_name(m->sensors[idx]));
         sensor_free(m->sensors[idx]);
-        memmove(&m->sensors[idx], &m->sensors[idx + 1], (m->n_sensors - idx - 1) * sizeof(m->sensors[0]));
-        memmove(&m->monitors[idx], &m->monitors[idx + 1], (m->n_sensors - idx - 1) * sizeof(m->monitors[0]));
+        size_t tail = m->n_sensors - idx - 1;
+        memmove(&m->sensors[idx], &m->sensors[idx + 1], tail * sizeof(m->sensors[0]));
+        memmove(&m->monitors[idx], &m->monitors[idx + 1], tail * sizeof(m->monitors[0]));
+        memmove(&m->published_ns[idx], &m->published_ns[idx + 1], tail * sizeof(m->published_ns[0]));
         m->n_sensors--;
         m->sensors[m->n_sensors] = NULL;
         m->monitors[m->n_sensors] = NULL;
@@ -397,17 +404,134 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, voi
         }
         m->cfg = *cfg;
         free(cfg);
+        events_reconfigure(m->events, &m->cfg);
         log_info("configuration reloaded from %s", m->opts.config_path);
         update_status(m);
         return 0;
 }
 
-static void manager_free(struct manager *m) {
+/* --- D-Bus methods ------------------------------------------------------------------ */
+
+static int op_get_events(void *userdata, uint64_t since_usec, unsigned limit, struct event_record **ret, size_t *n) {
+        struct manager *m = userdata;
+        return events_query(m->events, since_usec, limit, ret, n);
+}
+
+static int on_calibration_done(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        struct calibration_level levels[CONFIG_MAX_SENSORS * 4];
+        size_t n = 0;
+        (void) s;
+        (void) usec;
+
+        m->calibration_timer = sd_event_source_disable_unref(m->calibration_timer);
         for (unsigned i = 0; i < m->n_sensors; i++) {
-                finish_monitor(m, i);
-                sensor_free(m->sensors[i]);
+                struct monitor *mon = m->monitors[i];
+                if (!mon)
+                        continue;
+                size_t k = calibration_apply(&m->calibration, i, monitor_detector(mon), monitor_channel_names(mon),
+                                             levels + n, sizeof(levels) / sizeof(levels[0]) - n);
+                if (k > 0 && m->calibration.max && m->n_mvc < CONFIG_MAX_SENSORS) {
+                        struct mvc_entry *e = NULL;
+                        for (unsigned j = 0; j < m->n_mvc && !e; j++)
+                                if (strcmp(m->mvc[j].sensor, sensor_name(m->sensors[i])) == 0)
+                                        e = &m->mvc[j];
+                        if (!e)
+                                e = &m->mvc[m->n_mvc++];
+                        snprintf(e->sensor, sizeof(e->sensor), "%s", sensor_name(m->sensors[i]));
+                        e->n = (unsigned) k < DETECTOR_MAX_EMG ? (unsigned) k : DETECTOR_MAX_EMG;
+                        for (unsigned c = 0; c < e->n; c++)
+                                e->mvc_uv[c] = (float) levels[n + c].level_uv;
+                }
+                n += k;
         }
+        m->calibration.running = false;
+        if (n == 0) {
+                bus_calibration_failed(m->bus, -ENODEV, "no EMG data arrived during the calibration");
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++)
+                log_info("calibration (%s): [sensor.%s] %s %.2f uV", m->calibration.max ? "max" : "rest",
+                         levels[i].sensor, levels[i].channel, levels[i].level_uv);
+        bus_calibration_done(m->bus, levels, n);
+        update_calibrated(m);
+        return 0;
+}
+
+static int op_calibrate(void *userdata, const char *kind) {
+        struct manager *m = userdata;
+        struct calibration c;
+        int r;
+
+        if (!m->monitoring)
+                return -ESRCH;
+        if (n_monitors(m) == 0)
+                return -ENODEV;
+        if (m->calibration.running)
+                return -EBUSY;
+        r = calibration_start(&c, kind);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &m->calibration_timer, CLOCK_MONOTONIC,
+                                       (uint64_t) calibration_seconds(&c) * 1000000, 0, on_calibration_done, m);
+        if (r < 0)
+                return r;
+        m->calibration = c;
+        log_info("calibration (%s) started for %u s", kind, calibration_seconds(&c));
+        return 0;
+}
+
+static int op_reset_calibration(void *userdata) {
+        struct manager *m = userdata;
+        m->n_mvc = 0;
+        for (unsigned i = 0; i < m->n_sensors; i++)
+                if (m->monitors[i])
+                        detector_clear_calibration(monitor_detector(m->monitors[i]));
+        log_info("the maximum-contraction calibration was reset");
+        update_calibrated(m);
+        return 0;
+}
+
+static int op_set_monitoring(void *userdata, bool on) {
+        struct manager *m = userdata;
+
+        if (m->monitoring == on)
+                return 0;
+        m->monitoring = on;
+        if (on)
+                for (unsigned i = 0; i < m->n_sensors; i++)
+                        start_monitor(m, i);
+        else {
+                cancel_calibration(m, "monitoring was paused");
+                for (unsigned i = 0; i < m->n_sensors; i++)
+                        finish_monitor(m, i);
+        }
+        log_notice("monitoring %s", on ? "resumed" : "paused: sensors stay connected, nothing is detected");
+        bus_set_monitoring(m->bus, on);
+        update_calibrated(m);
+        update_status(m);
+        return 0;
+}
+
+static const struct bus_ops bus_ops = {
+        .get_events = op_get_events,
+        .calibrate = op_calibrate,
+        .reset_calibration = op_reset_calibration,
+        .set_monitoring = op_set_monitoring,
+};
+
+/* --- life cycle --------------------------------------------------------------------- */
+
+static void manager_free(struct manager *m) {
+        cancel_calibration(m, "spasmd is stopping");
+        /* Detectors first: their last events go to the history and the bus. */
+        for (unsigned i = 0; i < m->n_sensors; i++)
+                finish_monitor(m, i);
+        for (unsigned i = 0; i < m->n_sensors; i++)
+                sensor_free(m->sensors[i]);
         hotplug_free(m->hotplug);
+        events_free(m->events);
+        bus_free(m->bus);
         sd_event_unref(m->event);
         free(m);
 }
@@ -421,6 +545,7 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
                 return log_error_errno(ENOMEM, "out of memory");
         m->opts = *opts;
         m->cfg = *cfg;
+        m->monitoring = cfg->daemon.monitoring;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -441,10 +566,20 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
         if (r < 0)
                 goto fail;
 
+        if (strcmp(opts->bus_address, "none") != 0) {
+                r = bus_new(m->event, opts->bus_address, &bus_ops, m, &m->bus);
+                if (r < 0)
+                        goto fail_logged;
+                bus_set_monitoring(m->bus, m->monitoring);
+        }
+        r = events_new(m->event, &m->cfg, m->bus, opts->events_json, &m->events);
+        if (r < 0)
+                goto fail;
+
         for (unsigned i = 0; i < cfg->n_sensors; i++) {
                 r = add_sensor(m, &cfg->sensors[i]);
                 if (r < 0)
-                        goto fail;
+                        goto fail_logged;
         }
         r = hotplug_new(m->event, on_hotplug, m, &m->hotplug);
         if (r < 0)
@@ -456,15 +591,28 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
                 sensor_connect(m->sensors[i]);
         if (m->hotplug && m->cfg.n_sensors == 0)
                 hotplug_enumerate(m->hotplug);
+        if (m->bus) {
+                /* Last: a client that sees the name sees every object. */
+                r = bus_request_name(m->bus);
+                if (r < 0)
+                        goto fail_logged;
+        }
 
         sd_notify(false, "READY=1");
         update_status(m);
         r = sd_event_loop(m->event);
         sd_notify(false, "STOPPING=1");
         manager_free(m);
-        return r < 0 ? log_error_errno(r, "event loop failed: %s", strerror(-r)) : 0;
+        if (r < 0)
+                return log_error_errno(r, "event loop failed: %s", strerror(-r));
+        if (r > 0)
+                /* sd-bus leaves the loop with a failure when the bus goes: systemd restarts us. */
+                return log_error_errno(ECONNRESET, "the D-Bus connection was lost; exiting so that spasmd is "
+                                       "restarted on the new bus");
+        return 0;
 fail:
         log_error_errno(r, "cannot start: %s", strerror(-r));
+fail_logged:
         manager_free(m);
         return r;
 }

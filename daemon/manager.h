@@ -3,7 +3,8 @@
 
 /*
  * The manager owns the event loop and wires the flow:
- *   sensors -> frames -> one detector per EMG sensor -> events -> sinks.
+ *   sensors -> frames -> one detector per EMG sensor -> events -> sinks
+ * (history, journal, D-Bus), and the bus's methods back to them.
  */
 
 #include <stdbool.h>
@@ -13,9 +14,13 @@
 struct manager_options {
         const char *config_path;
         bool config_given;
-        bool events_json;       /* each finished event as a JSON line on stdout */
-        bool trace_latency;     /* how long each onset and class took, as JSON lines on stdout */
+        const char *bus_address; /* "system", "user", an address, or "none" */
+        bool events_json;        /* each finished event as a JSON line on stdout */
+        bool trace_latency;      /* how long each onset and class took, as JSON lines on stdout */
 };
 
-/* Runs until SIGTERM/SIGINT, or until every sensor is a replay that ended. */
+/*
+ * Runs until SIGTERM/SIGINT, or until every sensor is a replay that ended.
+ * Returns 0, or a negative errno when it could not start or lost its bus.
+ */
 int manager_run(const struct manager_options *opts, const struct spasmd_config *cfg);

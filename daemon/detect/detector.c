@@ -344,6 +344,20 @@ int detector_set_mvc(struct detector *d, unsigned ch, float mvc_uv) {
         return 0;
 }
 
+int detector_rebaseline(struct detector *d) {
+        if (!d)
+                return -EINVAL;
+        if (d->act.state != ACT_IDLE || d->ticks < d->warm_until_tick)
+                return -EBUSY;
+        for (unsigned c = 0; c < d->n; c++) {
+                struct channel_track *t = &d->ch[c];
+                t->floor = fmaxf(t->env, MIN_FLOOR);
+                t->floor_high = fmaxf(t->env_high, 0.0f);
+                t->floor_teager = fmaxf(t->env_teager, MIN_FLOOR);
+        }
+        return 0;
+}
+
 void detector_clear_calibration(struct detector *d) {
         if (!d)
                 return;

@@ -138,6 +138,12 @@ float detector_activity(const struct detector *d);
 /* Calibration: a maximum voluntary contraction level per channel, microvolts RMS. */
 int detector_set_mvc(struct detector *d, unsigned ch, float mvc_uv);
 void detector_clear_calibration(struct detector *d);
+/*
+ * The person says they are at rest now (a "rest" calibration): take the
+ * current levels as the resting floors. -EBUSY while an activation runs or
+ * the detector is still warming up.
+ */
+int detector_rebaseline(struct detector *d);
 
 const char *spasm_class_to_string(enum spasm_class c);
 const char *spasm_posture_to_string(enum spasm_posture p);

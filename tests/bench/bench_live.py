@@ -94,8 +94,10 @@ def run(spasmd, recording, buffer_ms, seconds, tmp):
                     "[sensor.imu]\nuri = ip:127.0.0.1:%s\ndevice = bmi160\nrole = imu\nbuffer_ms = %d\n"
                     % (port, buffer_ms, port, buffer_ms))
         out = open(os.path.join(tmp, "trace-%d.jsonl" % buffer_ms), "w+")
-        daemon = subprocess.Popen([spasmd, "--config", conf, "--trace-latency"], stdout=out,
-                                  stderr=subprocess.DEVNULL)
+        state = os.path.join(tmp, "state-%d" % buffer_ms)
+        os.makedirs(state, exist_ok=True)
+        daemon = subprocess.Popen([spasmd, "--bus=none", "--config", conf, "--trace-latency"], stdout=out,
+                                  stderr=subprocess.DEVNULL, env=dict(os.environ, STATE_DIRECTORY=state))
         time.sleep(2.0)  # connected, floors learnt
         t0, c0 = time.monotonic(), reader_ticks(daemon.pid)
         time.sleep(max(1.0, seconds - 3.0))

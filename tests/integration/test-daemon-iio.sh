@@ -9,6 +9,9 @@ set -eu
 build=${1:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
+# The event history goes where systemd would put it, here in the test's own directory.
+export STATE_DIRECTORY="$tmp/state"
+mkdir -p "$STATE_DIRECTORY"
 pids=
 cleanup() {
         for p in $pids; do kill "$p" 2>/dev/null || true; done
@@ -44,7 +47,7 @@ device = bmi160
 role = imu
 buffer_ms = 50
 CONF
-"$build/spasmd" --config "$tmp/live.conf" --events=json > "$tmp/live.jsonl" 2> "$tmp/live.log" &
+"$build/spasmd" --bus=none --config "$tmp/live.conf" --events=json > "$tmp/live.jsonl" 2> "$tmp/live.log" &
 daemon=$!
 pids="$pids $daemon"
 # 45 s at 3x, then the stream runs dry and the reader reports it.
@@ -71,7 +74,7 @@ grep -q "streaming 2 channels at 1000 Hz" "$tmp/live.log" && grep -q "streaming 
 # The remote resets every connection after 2 s: the daemon says so and reconnects by itself.
 start_emulator --emg "$tmp/cut.csv" --speed 1 --fault disconnect:2
 sed "s/127.0.0.1:[0-9]*/127.0.0.1:$port/" "$tmp/live.conf" > "$tmp/flaky.conf"
-"$build/spasmd" --config "$tmp/flaky.conf" > /dev/null 2> "$tmp/flaky.log" &
+"$build/spasmd" --bus=none --config "$tmp/flaky.conf" > /dev/null 2> "$tmp/flaky.log" &
 daemon=$!
 pids="$pids $daemon"
 for _ in $(seq 80); do [ "$(grep -c 'streaming 2 channels' "$tmp/flaky.log")" -ge 2 ] && break; sleep 0.1; done

@@ -8,6 +8,9 @@
 set -eu
 build=$(cd "${1:-build}" && pwd)
 tmp=$(mktemp -d)
+# The event history goes where systemd would put it, here in the test's own directory.
+export STATE_DIRECTORY="$tmp/state"
+mkdir -p "$STATE_DIRECTORY"
 trap 'rm -rf "$tmp"' EXIT
 . tests/integration/tap.sh
 if ! unshare -m true 2>/dev/null; then
@@ -34,7 +37,7 @@ uri = $uri
 device = bmi160
 role = imu
 CONF
-"$SPASMD" --config "$out.conf" --events=json > "$out.jsonl" 2> "$out.log" &
+"$SPASMD" --bus=none --config "$out.conf" --events=json > "$out.jsonl" 2> "$out.log" &
 pid=$!
 sleep 16.5
 kill -TERM $pid; wait $pid
@@ -66,7 +69,7 @@ else ko "through iiod"; tail -5 "$tmp/iiod.log" 2>/dev/null; fi
 cat > "$tmp/replug.sh" <<'RUN'
 #!/bin/sh
 printf '[sensor.lumbar]\nuri = local:\ndevice = ads1298\n' > "$1.conf"
-"$SPASMD" --config "$1.conf" > /dev/null 2> "$1.log" &
+"$SPASMD" --bus=none --config "$1.conf" > /dev/null 2> "$1.log" &
 pid=$!
 for _ in $(seq 150); do [ "$(grep -c 'streaming 2 channels' "$1.log")" -ge 2 ] && break; sleep 0.1; done
 kill -0 $pid && kill -TERM $pid && wait $pid

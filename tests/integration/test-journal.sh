@@ -6,6 +6,9 @@
 set -eu
 build=$(cd "${1:-build}" && pwd)
 tmp=$(mktemp -d)
+# The event history goes where systemd would put it, here in the test's own directory.
+export STATE_DIRECTORY="$tmp/state"
+mkdir -p "$STATE_DIRECTORY"
 trap 'rm -rf "$tmp"' EXIT
 if ! unshare -m true 2>/dev/null || ! [ -x /lib/systemd/systemd-journald ]; then
         echo "integration (journal): needs root, unshare -m and systemd-journald"
@@ -22,7 +25,7 @@ unshare -m --propagation private sh -c '
         /lib/systemd/systemd-journald > "$1/journald.log" 2>&1 &
         jpid=$!
         for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
-        SPASMD_LOG_TARGET=journal "$2/spasmd" --config "$1/demo.conf"
+        SPASMD_LOG_TARGET=journal "$2/spasmd" --bus=none --config "$1/demo.conf"
         journalctl --sync
         journalctl -D /run/log/journal/* -o json SYSLOG_IDENTIFIER=spasmd > "$1/journal.json"
         kill $jpid; wait $jpid || true

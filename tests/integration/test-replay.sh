@@ -6,12 +6,15 @@
 set -eu
 build=${1:-build}
 tmp=$(mktemp -d)
+# The event history goes where systemd would put it, here in the test's own directory.
+export STATE_DIRECTORY="$tmp/state"
+mkdir -p "$STATE_DIRECTORY"
 trap 'rm -rf "$tmp"' EXIT
 . tests/integration/tap.sh
 
 rec=tests/data/demo-lumbar.csv
 printf '[sensor.demo]\nuri = replay:%s\nspeed = 0\nbuffer_ms = 20\n' "$rec" > "$tmp/demo.conf"
-"$build/spasmd" --config "$tmp/demo.conf" --events=json > "$tmp/daemon.jsonl" 2> "$tmp/daemon.log"
+"$build/spasmd" --bus=none --config "$tmp/demo.conf" --events=json > "$tmp/daemon.jsonl" 2> "$tmp/daemon.log"
 "$build/spasmctl" analyze --json "$rec" | grep -v '"summary"' > "$tmp/analyze.jsonl"
 # Same classes, onsets and offsets: the detector sees the same samples.
 strip() { sed -e 's/^{"[a-z]*":"[^"]*",//' "$1"; }
@@ -26,27 +29,27 @@ grep -q "every recording has been replayed" "$tmp/daemon.log" && ok "exits when 
 head -n 3000 "$rec" > "$tmp/short.csv"
 printf '[sensor.demo]\nuri = replay:%s/short.csv\nspeed = 1\n' "$tmp" > "$tmp/rt.conf"
 start=$(date +%s.%N)
-"$build/spasmd" --config "$tmp/rt.conf" > /dev/null 2>&1
+"$build/spasmd" --bus=none --config "$tmp/rt.conf" > /dev/null 2>&1
 took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 if awk -v t="$took" 'BEGIN { exit !(t > 2.5 && t < 6) }'; then ok "speed=1 replays in real time (${took}s for ~3 s)"; else ko "speed=1 took ${took}s"; fi
 
 # A config error exits 78 and names file and line.
 printf '[sensor.demo]\nuri = replay:%s\nspeed = fast\n' "$rec" > "$tmp/bad.conf"
 set +e
-"$build/spasmd" --config "$tmp/bad.conf" > /dev/null 2> "$tmp/bad.log"; rc=$?
+"$build/spasmd" --bus=none --config "$tmp/bad.conf" > /dev/null 2> "$tmp/bad.log"; rc=$?
 set -e
 [ "$rc" = 78 ] && grep -q "bad.conf:3: speed=fast" "$tmp/bad.log" && ok "bad config exits 78 naming file:line" || ko "bad config: rc=$rc $(cat "$tmp/bad.log")"
 set +e
-"$build/spasmd" --config "$tmp/bad.conf" --check-config > /dev/null 2>&1; rc=$?
+"$build/spasmd" --bus=none --config "$tmp/bad.conf" --check-config > /dev/null 2>&1; rc=$?
 set -e
 [ "$rc" = 78 ] && ok "--check-config on a bad file exits 78" || ko "--check-config rc=$rc"
-"$build/spasmd" --config "$tmp/demo.conf" --check-config > "$tmp/effective.conf"
+"$build/spasmd" --bus=none --config "$tmp/demo.conf" --check-config > "$tmp/effective.conf"
 grep -q "^uri = replay:$rec" "$tmp/effective.conf" && grep -q "^buffer_ms = 20" "$tmp/effective.conf" \
         && ok "--check-config prints the effective config" || ko "--check-config output"
 
 # A missing recording: the sensor says why and the daemon keeps waiting (SIGTERM stops it).
 printf '[sensor.gone]\nuri = replay:%s/nope.csv\n' "$tmp" > "$tmp/gone.conf"
-"$build/spasmd" --config "$tmp/gone.conf" > /dev/null 2> "$tmp/gone.log" &
+"$build/spasmd" --bus=none --config "$tmp/gone.conf" > /dev/null 2> "$tmp/gone.log" &
 pid=$!
 sleep 1.5
 kill -TERM "$pid"; wait "$pid" && rc=0 || rc=$?
@@ -56,7 +59,7 @@ kill -TERM "$pid"; wait "$pid" && rc=0 || rc=$?
 # SIGHUP: a broken file is refused and the running configuration stays; a
 # good one adds the new sensor without a restart.
 printf '[sensor.demo]\nuri = replay:%s\nspeed = 1\n' "$rec" > "$tmp/hup.conf"
-"$build/spasmd" --config "$tmp/hup.conf" > /dev/null 2> "$tmp/hup.log" &
+"$build/spasmd" --bus=none --config "$tmp/hup.conf" > /dev/null 2> "$tmp/hup.log" &
 pid=$!
 sleep 1
 cp "$tmp/hup.conf" "$tmp/good.conf"
