@@ -184,6 +184,74 @@ static void test_shipped_config_parses(void **state) {
         assert_memory_equal(&c.detector, &d.detector, sizeof(d.detector));
 }
 
+static void test_service_sections(void **state) {
+        (void) state;
+        struct spasmd_config c, d;
+        config_defaults(&d);
+        assert_true(d.daemon.monitoring);
+        assert_int_equal(d.history.max_age_days, 365);
+        assert_int_equal(d.history.max_size_mb, 64);
+        assert_int_equal(d.advisory.max_spasms_per_day, 5);
+        assert_int_equal(d.advisory.max_spasm_minutes, 10);
+        assert_true(d.advisory.trend);
+
+        assert_int_equal(load("[daemon]\nmonitoring = no\n[history]\ndirectory = /srv/spasmd\nmax_age_days = 30\n"
+                              "max_size_mb = 2\n[advisory]\nmax_spasms_per_day = 3\nmax_spasm_minutes = 20\n"
+                              "trend = off\n", &c), 0);
+        assert_false(c.daemon.monitoring);
+        assert_string_equal(c.history.directory, "/srv/spasmd");
+        assert_int_equal(c.history.max_age_days, 30);
+        assert_int_equal(c.history.max_size_mb, 2);
+        assert_int_equal(c.advisory.max_spasms_per_day, 3);
+        assert_int_equal(c.advisory.max_spasm_minutes, 20);
+        assert_false(c.advisory.trend);
+
+        assert_int_equal(load("[history]\ndirectory = var/lib\n", &c), -EINVAL);
+        assert_non_null(strstr(err, "test.conf:2: directory=var/lib: use an absolute path"));
+        assert_int_equal(load("[daemon]\nmonitoring = maybe\n", &c), -EINVAL);
+        assert_non_null(strstr(err, "monitoring=maybe: use yes or no"));
+        assert_int_equal(load("[advisory]\nmax_spasms_per_day = 0\n", &c), -EINVAL);
+        assert_non_null(strstr(err, "a count from 1 to 1000"));
+        assert_int_equal(load("[advisory]\ntrend = yes\ntrend = no\n", &c), -EINVAL);
+        assert_non_null(strstr(err, "test.conf:3: trend is set twice in [advisory]"));
+        assert_int_equal(load("[history]\nretention = 3\n", &c), -EINVAL);
+        assert_non_null(strstr(err, "allowed here: directory, max_age_days, max_size_mb"));
+        assert_int_equal(load("[histroy]\n", &c), 0); /* an empty section has no key to complain about */
+        assert_int_equal(load("[histroy]\nx = 1\n", &c), -EINVAL);
+        assert_non_null(strstr(err, "[history], [advisory]"));
+}
+
+/* The shipped file documents every default: uncommented, it must parse to exactly them. */
+static void test_shipped_defaults_are_real(void **state) {
+        (void) state;
+        FILE *in = fopen("conf/spasmd.conf", "re");
+        assert_non_null(in);
+        char text[16384] = "", line[512];
+        size_t keys = 0;
+        while (fgets(line, sizeof(line), in)) {
+                const char *l = line;
+                /* "#key = value" is a default; "# words" and "#[sensor.x]" examples are not. */
+                if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' && strstr(line, " = ") &&
+                    !strstr(text, "[sensor.")) {
+                        l = line + 1;
+                        keys++;
+                }
+                if (line[0] == '#' && strncmp(line, "#[sensor.", 9) == 0)
+                        strncat(text, "[sensor.example]\n", sizeof(text) - strlen(text) - 1);
+                else
+                        strncat(text, l, sizeof(text) - strlen(text) - 1);
+        }
+        fclose(in);
+        assert_true(keys >= 11);
+        struct spasmd_config c, d;
+        assert_int_equal(config_load_string(text, "spasmd.conf", &c, err, sizeof(err)), 0);
+        config_defaults(&d);
+        assert_memory_equal(&c.daemon, &d.daemon, sizeof(d.daemon));
+        assert_memory_equal(&c.history, &d.history, sizeof(d.history));
+        assert_memory_equal(&c.advisory, &d.advisory, sizeof(d.advisory));
+        assert_memory_equal(&c.detector, &d.detector, sizeof(d.detector));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),
@@ -191,6 +259,8 @@ int main(void) {
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_dropins),
                 cmocka_unit_test(test_shipped_config_parses),
+                cmocka_unit_test(test_service_sections),
+                cmocka_unit_test(test_shipped_defaults_are_real),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
