@@ -100,7 +100,7 @@ $(LIBSENSOR): $(SENSOR_OBJ) $(COMMON_OBJ)
 	$(AR) rcs $@ $(SENSOR_OBJ)
 
 $(SPASMCTL): $(CLI_OBJ) $(LIBCOMMON) $(LIBDETECT)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LIBDETECT) -lm
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LIBDETECT) $(SYS_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT)
 	@mkdir -p $(@D)
@@ -158,13 +158,9 @@ check: need-deps
 # --- demo and bench ---------------------------------------------------------
 DEMO_RECORDING := tests/data/demo-lumbar.csv
 
+# Real time on a private bus, with spasmctl monitor showing the events live.
 demo: need-deps $(SPASMCTL) $(SPASMD)
-	@echo "== spasmctl analyze $(DEMO_RECORDING)"
-	@$(SPASMCTL) analyze $(DEMO_RECORDING)
-	@echo
-	@echo "== spasmd replaying $(DEMO_RECORDING) at 10x real time (each event as it ends; Ctrl-C stops)"
-	@printf '[sensor.demo]\nuri = replay:%s\nspeed = 10\n' "$(abspath $(DEMO_RECORDING))" > $(BUILD)/demo.conf
-	@$(SPASMD) --config $(BUILD)/demo.conf --events=json
+	@tools/demo.sh $(BUILD) $(DEMO_RECORDING)
 
 bench: need-deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench-detector $(SPASMD)
@@ -186,6 +182,8 @@ install: all
 	install -Dm644 systemd/spasmd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/spasmd.conf
 	install -Dm644 udev/60-spasmd.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-spasmd.rules
 	install -Dm644 conf/spasmd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/spasmd.catalog
+	install -Dm644 conf/org.spasmd.Monitor1.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.spasmd.Monitor1.conf
+	install -Dm644 conf/org.spasmd.Monitor1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.spasmd.Monitor1.xml
 
 clean:
 	rm -rf build

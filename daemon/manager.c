@@ -17,36 +17,12 @@
 #include "hotplug.h"
 #include "journal.h"
 #include "log.h"
+#include "manager-internal.h"
 #include "manager.h"
 #include "monitor.h"
 #include "sensor.h"
 
 #define SENSOR_PUBLISH_NS 1000000000LL /* sensor quality on D-Bus: at most once a second */
-
-/* A maximum contraction, kept by sensor name so that a replugged sensor keeps it. */
-struct mvc_entry {
-        char sensor[CONFIG_NAME_MAX];
-        unsigned n;
-        float mvc_uv[DETECTOR_MAX_EMG];
-};
-
-struct manager {
-        sd_event *event;
-        struct manager_options opts;
-        struct spasmd_config cfg;
-        struct sensor *sensors[CONFIG_MAX_SENSORS];
-        struct monitor *monitors[CONFIG_MAX_SENSORS];
-        int64_t published_ns[CONFIG_MAX_SENSORS];
-        unsigned n_sensors;
-        struct hotplug *hotplug;
-        struct bus *bus;
-        struct events *events;
-        bool monitoring;
-        struct calibration calibration;
-        sd_event_source *calibration_timer;
-        struct mvc_entry mvc[CONFIG_MAX_SENSORS];
-        unsigned n_mvc;
-};
 
 static unsigned sensor_index(const struct manager *m, const struct sensor *s) {
         for (unsigned i = 0; i < m->n_sensors; i++)
@@ -61,14 +37,14 @@ static int64_t clock_ns(clockid_t id) {
         return (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-static unsigned n_monitors(const struct manager *m) {
+unsigned n_monitors(const struct manager *m) {
         unsigned n = 0;
         for (unsigned i = 0; i < m->n_sensors; i++)
                 n += m->monitors[i] != NULL;
         return n;
 }
 
-static void update_status(struct manager *m) {
+void update_status(struct manager *m) {
         unsigned streaming = 0, spasms = events_spasms_today(m->events);
         for (unsigned i = 0; i < m->n_sensors; i++)
                 streaming += sensor_state(m->sensors[i]) == SENSOR_STREAMING;
@@ -83,7 +59,7 @@ static void update_status(struct manager *m) {
         events_set_idle(m->events, !m->monitoring || n_monitors(m) == 0);
 }
 
-static void update_calibrated(struct manager *m) {
+void update_calibrated(struct manager *m) {
         bool all = n_monitors(m) > 0;
         for (unsigned i = 0; i < m->n_sensors; i++) {
                 if (!m->monitors[i])
@@ -183,7 +159,7 @@ static double imu_rate_elsewhere(const struct manager *m) {
         return 0.0;
 }
 
-static void start_monitor(struct manager *m, unsigned idx) {
+void start_monitor(struct manager *m, unsigned idx) {
         struct sensor *s = m->sensors[idx];
         bool imu_configured = false;
 
@@ -202,7 +178,7 @@ static void start_monitor(struct manager *m, unsigned idx) {
                                 detector_set_mvc(monitor_detector(m->monitors[idx]), c, m->mvc[k].mvc_uv[c]);
 }
 
-static void finish_monitor(struct manager *m, unsigned idx) {
+void finish_monitor(struct manager *m, unsigned idx) {
         struct monitor *mon = m->monitors[idx];
         /* Detach first: the flush's notices may look at the others. */
         m->monitors[idx] = NULL;
@@ -344,7 +320,7 @@ static bool same_sensor(const struct sensor_config *a, const struct sensor_confi
                a->buffer_ms == b->buffer_ms && a->speed == b->speed && a->role == b->role;
 }
 
-static void cancel_calibration(struct manager *m, const char *why) {
+void cancel_calibration(struct manager *m, const char *why) {
         if (!m->calibration.running)
                 return;
         m->calibration.running = false;
@@ -410,116 +386,6 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
-/* --- D-Bus methods ------------------------------------------------------------------ */
-
-static int op_get_events(void *userdata, uint64_t since_usec, unsigned limit, struct event_record **ret, size_t *n) {
-        struct manager *m = userdata;
-        return events_query(m->events, since_usec, limit, ret, n);
-}
-
-static int on_calibration_done(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct manager *m = userdata;
-        struct calibration_level levels[CONFIG_MAX_SENSORS * 4];
-        size_t n = 0;
-        (void) s;
-        (void) usec;
-
-        m->calibration_timer = sd_event_source_disable_unref(m->calibration_timer);
-        for (unsigned i = 0; i < m->n_sensors; i++) {
-                struct monitor *mon = m->monitors[i];
-                if (!mon)
-                        continue;
-                size_t k = calibration_apply(&m->calibration, i, monitor_detector(mon), monitor_channel_names(mon),
-                                             levels + n, sizeof(levels) / sizeof(levels[0]) - n);
-                if (k > 0 && m->calibration.max && m->n_mvc < CONFIG_MAX_SENSORS) {
-                        struct mvc_entry *e = NULL;
-                        for (unsigned j = 0; j < m->n_mvc && !e; j++)
-                                if (strcmp(m->mvc[j].sensor, sensor_name(m->sensors[i])) == 0)
-                                        e = &m->mvc[j];
-                        if (!e)
-                                e = &m->mvc[m->n_mvc++];
-                        snprintf(e->sensor, sizeof(e->sensor), "%s", sensor_name(m->sensors[i]));
-                        e->n = (unsigned) k < DETECTOR_MAX_EMG ? (unsigned) k : DETECTOR_MAX_EMG;
-                        for (unsigned c = 0; c < e->n; c++)
-                                e->mvc_uv[c] = (float) levels[n + c].level_uv;
-                }
-                n += k;
-        }
-        m->calibration.running = false;
-        if (n == 0) {
-                bus_calibration_failed(m->bus, -ENODEV, "no EMG data arrived during the calibration");
-                return 0;
-        }
-        for (size_t i = 0; i < n; i++)
-                log_info("calibration (%s): [sensor.%s] %s %.2f uV", m->calibration.max ? "max" : "rest",
-                         levels[i].sensor, levels[i].channel, levels[i].level_uv);
-        bus_calibration_done(m->bus, levels, n);
-        update_calibrated(m);
-        return 0;
-}
-
-static int op_calibrate(void *userdata, const char *kind) {
-        struct manager *m = userdata;
-        struct calibration c;
-        int r;
-
-        if (!m->monitoring)
-                return -ESRCH;
-        if (n_monitors(m) == 0)
-                return -ENODEV;
-        if (m->calibration.running)
-                return -EBUSY;
-        r = calibration_start(&c, kind);
-        if (r < 0)
-                return r;
-        r = sd_event_add_time_relative(m->event, &m->calibration_timer, CLOCK_MONOTONIC,
-                                       (uint64_t) calibration_seconds(&c) * 1000000, 0, on_calibration_done, m);
-        if (r < 0)
-                return r;
-        m->calibration = c;
-        log_info("calibration (%s) started for %u s", kind, calibration_seconds(&c));
-        return 0;
-}
-
-static int op_reset_calibration(void *userdata) {
-        struct manager *m = userdata;
-        m->n_mvc = 0;
-        for (unsigned i = 0; i < m->n_sensors; i++)
-                if (m->monitors[i])
-                        detector_clear_calibration(monitor_detector(m->monitors[i]));
-        log_info("the maximum-contraction calibration was reset");
-        update_calibrated(m);
-        return 0;
-}
-
-static int op_set_monitoring(void *userdata, bool on) {
-        struct manager *m = userdata;
-
-        if (m->monitoring == on)
-                return 0;
-        m->monitoring = on;
-        if (on)
-                for (unsigned i = 0; i < m->n_sensors; i++)
-                        start_monitor(m, i);
-        else {
-                cancel_calibration(m, "monitoring was paused");
-                for (unsigned i = 0; i < m->n_sensors; i++)
-                        finish_monitor(m, i);
-        }
-        log_notice("monitoring %s", on ? "resumed" : "paused: sensors stay connected, nothing is detected");
-        bus_set_monitoring(m->bus, on);
-        update_calibrated(m);
-        update_status(m);
-        return 0;
-}
-
-static const struct bus_ops bus_ops = {
-        .get_events = op_get_events,
-        .calibrate = op_calibrate,
-        .reset_calibration = op_reset_calibration,
-        .set_monitoring = op_set_monitoring,
-};
-
 /* --- life cycle --------------------------------------------------------------------- */
 
 static void manager_free(struct manager *m) {
@@ -567,7 +433,7 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
                 goto fail;
 
         if (strcmp(opts->bus_address, "none") != 0) {
-                r = bus_new(m->event, opts->bus_address, &bus_ops, m, &m->bus);
+                r = bus_new(m->event, opts->bus_address, &manager_bus_ops, m, &m->bus);
                 if (r < 0)
                         goto fail_logged;
                 bus_set_monitoring(m->bus, m->monitoring);
