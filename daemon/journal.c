@@ -15,9 +15,10 @@ void journal_event(const struct event_record *r) {
                        : r->class == SPASM_CLASS_TWITCH ? SPASMD_MESSAGE_TWITCH : SPASMD_MESSAGE_VOLUNTARY;
         char msg[256];
 
-        snprintf(msg, sizeof(msg), "%s %llu on sensor %s: %.1f s, %s side, peak %.1f uV, %.1fx the resting level",
+        snprintf(msg, sizeof(msg), "%s %llu on sensor %s: %.1f s, %s, peak %.1f uV, %.1fx the resting level",
                  spasm_class_to_string(r->class), (unsigned long long) r->id, r->sensor, r->duration_usec / 1e6,
-                 r->side, r->peak_uv, r->intensity);
+                 strcmp(r->side, "both") == 0 ? "both sides" : strcmp(r->side, "unknown") == 0 ? "side unknown"
+                 : strcmp(r->side, "left") == 0 ? "left side" : "right side", r->peak_uv, r->intensity);
         if (!log_to_journal()) {
                 log_info("%s", msg);
                 return;

@@ -11,6 +11,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
+#include "journal.h"
 #include "log.h"
 
 static bool journal = false;
@@ -57,7 +58,11 @@ int log_internal(int prio, int err, const char *fmt, ...) {
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         if (journal) {
-                if (err)
+                /* Errors share one MESSAGE_ID, so `journalctl -x` can explain what to check. */
+                if (prio <= LOG_ERR)
+                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", prio, "ERRNO=%i", err,
+                                        "MESSAGE_ID=" SPASMD_MESSAGE_ERROR, "SYSLOG_IDENTIFIER=spasmd", NULL);
+                else if (err)
                         sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", prio, "ERRNO=%i", err,
                                         "SYSLOG_IDENTIFIER=spasmd", NULL);
                 else

@@ -9,6 +9,7 @@
 #include "monitor.h"
 
 #define NOTICE_ROOM 64
+#define ORIGIN_SLACK_NS 1000000000LL
 
 struct monitor {
         struct sensor *sensor;
@@ -86,13 +87,16 @@ struct monitor *monitor_free(struct monitor *mon) {
 void monitor_block(struct monitor *mon, const struct sample_block *b) {
         float emg[DETECTOR_MAX_EMG], imu[6];
 
-        if (!mon->have_origin) {
-                /* Stream time 0 on the wall clock: from the device's timestamps,
-                 * else from when the first block arrived. */
-                double rate = mon->frames.emg_rate;
-                mon->origin_ns = b->first_ns >= 0
-                        ? b->first_ns - (int64_t) (b->first_index * 1e9 / rate)
-                        : b->arrival_ns - (int64_t) ((b->first_index + b->n_samples) * 1e9 / rate);
+        /* Stream time 0 on the wall clock: from the device's timestamps, else
+         * from when blocks arrive. A replay faster than real time, or a
+         * stepped wall clock, moves the arrival-based origin by more than
+         * any jitter: follow it then, so that event times stay near now. */
+        double rate = mon->frames.emg_rate;
+        int64_t origin = b->first_ns >= 0
+                ? b->first_ns - (int64_t) (b->first_index * 1e9 / rate)
+                : b->arrival_ns - (int64_t) ((b->first_index + b->n_samples) * 1e9 / rate);
+        if (!mon->have_origin || llabs(origin - mon->origin_ns) > ORIGIN_SLACK_NS) {
+                mon->origin_ns = origin;
                 mon->have_origin = true;
         }
         if (b->dropped > 0) {

@@ -16,7 +16,12 @@ if ! unshare -m true 2>/dev/null || ! [ -x /lib/systemd/systemd-journald ]; then
         exit 1
 fi
 printf '[Journal]\nStorage=volatile\nReadKMsg=no\nAudit=no\n' > "$tmp/journald.conf"
-printf '[sensor.demo]\nuri = replay:%s/tests/data/demo-lumbar.csv\nspeed = 0\n' "$PWD" > "$tmp/demo.conf"
+printf '[advisory]\nmax_spasms_per_day = 1\n[sensor.demo]\nuri = replay:%s/tests/data/demo-lumbar.csv\nspeed = 0\n' \
+        "$PWD" > "$tmp/demo.conf"
+# A history directory that is a file: the error must reach the journal with its MESSAGE_ID.
+: > "$tmp/not-a-directory"
+printf '[history]\ndirectory = %s/not-a-directory\n[sensor.demo]\nuri = replay:%s/tests/data/demo-lumbar.csv\nspeed = 0\n' \
+        "$tmp" "$PWD" > "$tmp/nohistory.conf"
 
 unshare -m --propagation private sh -c '
         set -e
@@ -26,6 +31,7 @@ unshare -m --propagation private sh -c '
         jpid=$!
         for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
         SPASMD_LOG_TARGET=journal "$2/spasmd" --bus=none --config "$1/demo.conf"
+        SPASMD_LOG_TARGET=journal "$2/spasmd" --bus=none --config "$1/nohistory.conf"
         journalctl --sync
         journalctl -D /run/log/journal/* -o json SYSLOG_IDENTIFIER=spasmd > "$1/journal.json"
         kill $jpid; wait $jpid || true
@@ -34,7 +40,8 @@ unshare -m --propagation private sh -c '
 /usr/bin/python3 - "$tmp/journal.json" "$build" <<'PY'
 import json, subprocess, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
-events = [r for r in recs if "SPASM_EVENT_ID" in r]
+first_run = recs[:next((i for i, r in enumerate(recs) if "cannot be opened" in r.get("MESSAGE", "")), len(recs))]
+events = [r for r in first_run if "SPASM_EVENT_ID" in r]
 ref = [json.loads(l) for l in subprocess.run([sys.argv[2] + "/spasmctl", "analyze", "--json", "tests/data/demo-lumbar.csv"],
                                              capture_output=True, text=True).stdout.splitlines()
        if '"summary"' not in l]
@@ -59,6 +66,13 @@ check(any(e["SPASM_SIDE"] == "left" for e in events) and any(e["SPASM_SIDE"] == 
       "side from channel names")
 check(any(r.get("MESSAGE_ID") == "480e3e4f6bfa4b24ac4728c41002cb10" and r.get("SPASM_SENSOR_STATE") == "ended"
           for r in recs), "sensor change record")
+adv = [r for r in recs if r.get("MESSAGE_ID") == "bbc8051af8334515b7a983ba43eab1df"]
+check(len(adv) >= 1 and adv[0].get("SPASM_ADVISORY") == "frequent" and "doctor" in adv[0]["MESSAGE"]
+      and "does not give medical advice" in adv[0]["MESSAGE"] and adv[0].get("PRIORITY") == "5",
+      "advisory record: frequent, says to contact a doctor and that it gives no medical advice")
+err = [r for r in recs if r.get("MESSAGE_ID") == "f65e48c78c9a4f6fb899f7b6e4167a46"]
+check(any("not-a-directory" in r["MESSAGE"] and r.get("PRIORITY") == "3" and r.get("ERRNO") for r in err),
+      "error record: the unusable history directory, with MESSAGE_ID, PRIORITY=3 and ERRNO")
 # The catalog: journalctl compiles it in a scratch root and lists every MESSAGE_ID.
 import os, shutil, tempfile
 root = tempfile.mkdtemp()
