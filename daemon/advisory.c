@@ -21,11 +21,6 @@
                " control, fever, weakness in the legs, or pain after a fall: sensors cannot see these." \
                " spasmd informs and does not give medical advice."
 
-struct spasm_slot {
-        uint64_t onset_usec;
-        uint64_t duration_usec;
-};
-
 struct raised {
         bool raised;
         struct advisory_notice notice;
@@ -34,12 +29,14 @@ struct raised {
 struct advisory {
         struct advisory_config config;
         bool have_first;
-        uint64_t first_onset_usec;    /* earliest spasm ever fed, kept when its slot is not */
+        uint64_t first_onset_usec;    /* start of the record without a break, kept when pruned */
+        uint64_t latest_onset_usec;
         bool dropped;
         uint64_t dropped_until_usec;  /* latest onset thrown away; windows before it are incomplete */
         struct raised raised[ADVISORY_RISING + 1];
-        unsigned n_slots;
-        struct spasm_slot slots[ADVISORY_SPASMS_MAX]; /* unordered */
+        /* Onsets only: the counts need no more, and a long spasm is judged as it comes. Unordered. */
+        unsigned n_onsets;
+        uint64_t onsets[ADVISORY_SPASMS_MAX];
 };
 
 static uint64_t add_sat(uint64_t a, uint64_t b) {
@@ -110,8 +107,8 @@ const char *advisory_kind_to_string(enum advisory_kind k) {
 /* c[k]: onsets in (t - (7 - k) days, t - (6 - k) days], so c[6] is the last 24 hours. */
 static void count_days(const struct advisory *a, uint64_t t, unsigned c[TREND_DAYS]) {
         memset(c, 0, TREND_DAYS * sizeof(c[0]));
-        for (unsigned i = 0; i < a->n_slots; i++) {
-                uint64_t onset = a->slots[i].onset_usec, age;
+        for (unsigned i = 0; i < a->n_onsets; i++) {
+                uint64_t onset = a->onsets[i], age;
 
                 if (onset > t)
                         continue;
@@ -156,8 +153,8 @@ static void drop(struct advisory *a, uint64_t onset) {
 
 /* Forget what no window can reach any more, and what a badly stepped clock put far ahead. */
 static void prune(struct advisory *a, uint64_t t) {
-        for (unsigned i = 0; i < a->n_slots;) {
-                uint64_t onset = a->slots[i].onset_usec;
+        for (unsigned i = 0; i < a->n_onsets;) {
+                uint64_t onset = a->onsets[i];
 
                 if (distance(onset, t) <= HORIZON_USEC) {
                         i++;
@@ -165,18 +162,33 @@ static void prune(struct advisory *a, uint64_t t) {
                 }
                 if (onset < t)
                         drop(a, onset);
-                a->slots[i] = a->slots[--a->n_slots];
+                a->onsets[i] = a->onsets[--a->n_onsets];
         }
+}
+
+/*
+ * The trend needs a week watched without a break. A gap longer than the
+ * horizon, or a clock stepped far forward (a device without an RTC that got
+ * its time late), starts the record anew.
+ */
+static void note_span(struct advisory *a, uint64_t onset, uint64_t t) {
+        if (distance(onset, t) > HORIZON_USEC)
+                return;
+        if (!a->have_first || onset > add_sat(a->latest_onset_usec, HORIZON_USEC)) {
+                a->have_first = true;
+                a->first_onset_usec = a->latest_onset_usec = onset;
+                return;
+        }
+        if (onset < a->first_onset_usec)
+                a->first_onset_usec = onset;
+        if (onset > a->latest_onset_usec)
+                a->latest_onset_usec = onset;
 }
 
 static void store(struct advisory *a, const struct event_record *r, uint64_t t) {
         unsigned oldest = 0;
 
-        if (!a->have_first || r->onset_usec < a->first_onset_usec) {
-                a->have_first = true;
-                a->first_onset_usec = r->onset_usec;
-        }
-
+        note_span(a, r->onset_usec, t);
         prune(a, t);
         if (distance(r->onset_usec, t) > HORIZON_USEC) {
                 if (r->onset_usec < t)
@@ -184,21 +196,21 @@ static void store(struct advisory *a, const struct event_record *r, uint64_t t) 
                 return;
         }
 
-        if (a->n_slots < ADVISORY_SPASMS_MAX) {
-                a->slots[a->n_slots++] = (struct spasm_slot) { r->onset_usec, r->duration_usec };
+        if (a->n_onsets < ADVISORY_SPASMS_MAX) {
+                a->onsets[a->n_onsets++] = r->onset_usec;
                 return;
         }
 
         /* Full: keep the latest onsets, they are the ones the windows look at. */
-        for (unsigned i = 1; i < a->n_slots; i++)
-                if (a->slots[i].onset_usec < a->slots[oldest].onset_usec)
+        for (unsigned i = 1; i < a->n_onsets; i++)
+                if (a->onsets[i] < a->onsets[oldest])
                         oldest = i;
-        if (r->onset_usec <= a->slots[oldest].onset_usec) {
+        if (r->onset_usec <= a->onsets[oldest]) {
                 drop(a, r->onset_usec);
                 return;
         }
-        drop(a, a->slots[oldest].onset_usec);
-        a->slots[oldest] = (struct spasm_slot) { r->onset_usec, r->duration_usec };
+        drop(a, a->onsets[oldest]);
+        a->onsets[oldest] = r->onset_usec;
 }
 
 static void format_duration(char *buf, size_t size, uint64_t usec) {

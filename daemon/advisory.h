@@ -24,10 +24,12 @@
  *               - c[6] >= 3;
  *               - c[5] and c[6] are both above the mean of c[0..3], so that
  *                 one bad day after a quiet week is not called a trend;
- *               - there are 7 days of data: the earliest spasm ever fed
- *                 is at least 7 * 24 h before t, so that c[0] was watched
- *                 whole, and no spasm inside the seven windows was dropped
- *                 for lack of room.
+ *               - there are 7 days of data: the record began at least
+ *                 7 * 24 h before t, so that c[0] was watched whole, and no
+ *                 spasm inside the seven windows was dropped for lack of
+ *                 room. The record begins at the earliest spasm fed, and
+ *                 begins again at a spasm more than 8 days after the latest
+ *                 one before it (a long pause, or a clock set late).
  *             A day without spasms and a day spasmd was not running look
  *             the same; that is why a week of data is required first.
  *

@@ -380,13 +380,13 @@ int events_new(sd_event *event, const struct spasmd_config *cfg, struct bus *bus
                 log_warning_errno(errno, "cannot create the history directory %s: %s", dir, strerror(errno));
         r = history_open(dir, &hl, &ev->history, msg, sizeof(msg));
         if (r < 0) {
-                log_error_errno(r, "the event history in %s cannot be opened, events will not be saved: %s", dir,
+                log_error_errno(r, "the event history cannot be opened, events will not be saved: %s",
                                 msg[0] ? msg : strerror(-r));
                 ev->history = NULL;
                 set_saving(ev, r);
         } else {
                 if (msg[0])
-                        log_warning("history %s: %s", history_path(ev->history), msg);
+                        log_warning("history: %s", msg);
                 ev->saving = true;
                 ev->next_id = history_next_id(ev->history);
                 compact(ev, now);

@@ -32,7 +32,7 @@
  *
  * Not thread-safe: one struct history belongs to one thread (the
  * manager's event loop). An exclusive flock() on DIR keeps a second
- * daemon out. history.c does not log: failures and recoveries come back
+ * daemon out. The history does not log: failures and recoveries come back
  * as -errno and a sentence in the caller's message buffer.
  */
 
@@ -145,3 +145,10 @@ int history_scan_buffer(const void *buf, size_t len, history_record_cb cb, void 
 
 /* CRC-32C (Castagnoli), as in iSCSI and ext4; chain by passing the previous result as crc, 0 to start. */
 uint32_t history_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* The writer's side, for history.c and for tests that build files by hand. */
+void history_encode_header(uint8_t b[static HISTORY_HEADER_SIZE], uint64_t id_floor);
+/* False for what the reader would reject: an enum out of range, an unterminated string. */
+bool history_record_storable(const struct event_record *r);
+/* A whole v1 frame, head and payload; r must be storable. */
+void history_encode_record(uint8_t frame[static HISTORY_RECORD_SIZE], const struct event_record *r);

@@ -60,14 +60,20 @@ void update_status(struct manager *m) {
 }
 
 void update_calibrated(struct manager *m) {
-        bool all = n_monitors(m) > 0;
+        /* Every streaming EMG sensor has a maximum contraction, paused or not. */
+        bool all = false;
         for (unsigned i = 0; i < m->n_sensors; i++) {
-                if (!m->monitors[i])
+                const struct sensor *s = m->sensors[i];
+                if (sensor_state(s) != SENSOR_STREAMING || sensor_n_emg(s) == 0)
                         continue;
                 bool found = false;
                 for (unsigned k = 0; k < m->n_mvc; k++)
-                        found = found || strcmp(m->mvc[k].sensor, sensor_name(m->sensors[i])) == 0;
-                all = all && found;
+                        found = found || strcmp(m->mvc[k].sensor, sensor_name(s)) == 0;
+                if (!found) {
+                        all = false;
+                        break;
+                }
+                all = true;
         }
         bus_set_calibrated(m->bus, all);
 }
@@ -104,14 +110,17 @@ static void publish_sensor(struct manager *m, unsigned idx, bool added) {
         if (mon) {
                 struct detector_channel_status st;
                 enum spasm_contact worst = SPASM_CONTACT_GOOD;
+                bool learnt = true;
                 for (unsigned c = 0; detector_channel_status(monitor_detector(mon), c, &st) == 0; c++) {
+                        learnt = learnt && st.noise_floor_uv > 0.0f;
                         if (st.noise_floor_uv > info.noise_floor_uv)
                                 info.noise_floor_uv = st.noise_floor_uv;
                         info.mains_hz = st.mains_hz;
                         if (st.contact > worst)
                                 worst = st.contact;
                 }
-                info.contact = spasm_contact_to_string(worst);
+                /* No floor yet: the detector is still learning it. */
+                info.contact = learnt ? spasm_contact_to_string(worst) : "unknown";
         }
         if (added)
                 bus_sensor_add(m->bus, sensor_name(s), &info);
@@ -388,6 +397,20 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, voi
 
 /* --- life cycle --------------------------------------------------------------------- */
 
+/* Leaving the loop (a signal, the replays' end): end the running
+ * activations and answer a pending Calibrate while the bus is still up; it
+ * flushes and closes in its own exit handler, which runs after this one. */
+static int on_loop_exit(sd_event_source *s, void *userdata) {
+        struct manager *m = userdata;
+        (void) s;
+
+        cancel_calibration(m, "spasmd is stopping");
+        for (unsigned i = 0; i < m->n_sensors; i++)
+                finish_monitor(m, i);
+        update_status(m);
+        return 0;
+}
+
 static void manager_free(struct manager *m) {
         cancel_calibration(m, "spasmd is stopping");
         /* Detectors first: their last events go to the history and the bus. */
@@ -431,6 +454,14 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
         r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 goto fail;
+        sd_event_source *exit_source;
+        r = sd_event_add_exit(m->event, &exit_source, on_loop_exit, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_floating(exit_source, true);
+        sd_event_source_unref(exit_source);
 
         if (strcmp(opts->bus_address, "none") != 0) {
                 r = bus_new(m->event, opts->bus_address, &manager_bus_ops, m, &m->bus);
