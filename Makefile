@@ -116,8 +116,8 @@ deps:
 # Runs deps only when something a target needs is missing, so a fresh machine needs no extra step.
 need-deps:
 	@pkg-config --exists libiio libsystemd inih cmocka \
-		&& for t in mandoc iio_info iiod udevadm; do command -v $$t >/dev/null || PATH=$$PATH:/usr/sbin command -v $$t >/dev/null || exit 1; done \
-		&& $(PYTHON) -c 'import numpy, scipy' 2>/dev/null \
+		&& for t in mandoc iio_info iiod udevadm gdbus dbus-daemon; do command -v $$t >/dev/null || PATH=$$PATH:/usr/sbin command -v $$t >/dev/null || exit 1; done \
+		&& $(PYTHON) -c 'import numpy, scipy, dbus, gi' 2>/dev/null \
 		|| ./tools/deps.sh
 
 # --- tests ------------------------------------------------------------------
@@ -177,6 +177,9 @@ install: all
 	install -Dm755 $(SPASMD) $(DESTDIR)$(SBINDIR)/spasmd
 	install -Dm644 man/spasmctl.1 $(DESTDIR)$(MANDIR)/man1/spasmctl.1
 	install -Dm644 man/spasmd-recording.5 $(DESTDIR)$(MANDIR)/man5/spasmd-recording.5
+	install -Dm644 man/spasmd.conf.5 $(DESTDIR)$(MANDIR)/man5/spasmd.conf.5
+	install -Dm644 man/spasmd-dbus.5 $(DESTDIR)$(MANDIR)/man5/spasmd-dbus.5
+	install -Dm644 man/spasmd.8 $(DESTDIR)$(MANDIR)/man8/spasmd.8
 	install -Dm644 conf/spasmd.conf $(DESTDIR)$(SYSCONFDIR)/spasmd/spasmd.conf
 	install -Dm644 systemd/spasmd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/spasmd.service
 	install -Dm644 systemd/spasmd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/spasmd.conf

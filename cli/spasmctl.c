@@ -18,6 +18,7 @@ static const struct {
         int (*run)(int argc, char **argv);
 } verbs[] = {
         { "analyze", verb_analyze },
+        { "monitor", verb_monitor },
 };
 
 static void usage(FILE *f) {
@@ -26,6 +27,10 @@ static void usage(FILE *f) {
               "Commands:\n"
               "  analyze [--json] FILE...  list the spasms, twitches and voluntary movements\n"
               "                            in recordings (spasmd recording v1 files)\n"
+              "  monitor [--json]          follow spasmd's events live, until Ctrl-C\n"
+              "\n"
+              "Commands that talk to spasmd reach it on the system bus, or with --user or\n"
+              "--address=ADDR on another one.\n"
               "\n"
               "Run 'spasmctl COMMAND --help' for a command's options.\n", f);
 }

@@ -4,3 +4,4 @@
 /* One function per subcommand; each gets argv from its own name on and returns a sysexits.h code. */
 
 int verb_analyze(int argc, char **argv);
+int verb_monitor(int argc, char **argv);

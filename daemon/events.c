@@ -217,6 +217,10 @@ void events_notice(struct events *ev, const char *sensor, const struct spasm_not
         }
         if (a && a->detector_id != n->event.id)
                 a = NULL; /* not the activation we know: it keeps its own id */
+        /* The onset is placed on the wall clock once, when it is announced, so
+         * every signal and the history give the same time for it. */
+        if (a)
+                rec.onset_usec = a->onset_usec;
 
         switch (n->kind) {
         case SPASM_NOTICE_ONSET:

@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libiio-dev libsystemd-dev libinih-dev libcmocka-dev
-python3 python3-numpy python3-scipy mandoc udev systemd libiio-utils iiod"
+python3 python3-numpy python3-scipy mandoc udev systemd libiio-utils iiod
+python3-dbus python3-gi libglib2.0-bin dbus-daemon"
 
 missing=""
 for p in $PACKAGES; do
