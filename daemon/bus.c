@@ -402,6 +402,8 @@ void bus_calibration_failed(struct bus *b, int error, const char *message) {
         if (!b || !b->calibrate_call)
                 return;
         sd_bus_reply_method_errorf(b->calibrate_call, error == -ENODEV ? ERROR_PREFIX "NoSensor"
+                                                      : error == -EBUSY ? ERROR_PREFIX "Busy"
+                                                      : error == -ESRCH ? ERROR_PREFIX "NotMonitoring"
                                                       : ERROR_PREFIX "InvalidArgument", "%s", message);
         b->calibrate_call = sd_bus_message_unref(b->calibrate_call);
 }

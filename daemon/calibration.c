@@ -42,8 +42,8 @@ size_t calibration_apply(struct calibration *c, unsigned slot, struct detector *
 
         if (slot >= CONFIG_MAX_SENSORS || !c->sensor[slot][0])
                 return 0;
-        if (!c->max)
-                (void) detector_rebaseline(d); /* busy: a contraction came; the levels still say so */
+        if (!c->max && detector_rebaseline(d) < 0)
+                c->refused = true; /* a contraction was going on: that is no resting level */
         for (unsigned ch = 0; ch < DETECTOR_MAX_EMG && n < n_out && detector_channel_status(d, ch, &st) == 0; ch++) {
                 const struct calibration_channel *k = &c->ch[slot][ch];
                 if (k->n == 0)

@@ -28,6 +28,7 @@ struct calibration_channel {
 struct calibration {
         bool running;
         bool max;                  /* kind "max", else "rest" */
+        bool refused;              /* "rest": a detector was busy and kept its floor */
         char sensor[CONFIG_MAX_SENSORS][CONFIG_NAME_MAX];
         struct calibration_channel ch[CONFIG_MAX_SENSORS][DETECTOR_MAX_EMG];
 };

@@ -54,7 +54,7 @@ static const struct key keys[] = {
         { SECTION_DAEMON, "monitoring", KEY_BOOL, CFG(daemon.monitoring), 0, 0, "yes or no" },
         { SECTION_HISTORY, "directory", KEY_STRING, CFG(history.directory), 0, 0, "an absolute path" },
         { SECTION_HISTORY, "max_age_days", KEY_UNSIGNED, CFG(history.max_age_days), 1, 36500, "days from 1 to 36500" },
-        { SECTION_HISTORY, "max_size_mb", KEY_UNSIGNED, CFG(history.max_size_mb), 1, 4096, "MiB from 1 to 4096" },
+        { SECTION_HISTORY, "max_size_mb", KEY_UNSIGNED, CFG(history.max_size_mb), 1, 1024, "MiB from 1 to 1024" },
         { SECTION_ADVISORY, "max_spasms_per_day", KEY_UNSIGNED, CFG(advisory.max_spasms_per_day), 1, 1000,
           "a count from 1 to 1000" },
         { SECTION_ADVISORY, "max_spasm_minutes", KEY_UNSIGNED, CFG(advisory.max_spasm_minutes), 1, 1440,
@@ -251,8 +251,25 @@ static char *read_line(char *str, int num, void *stream) {
                 p->text += take;
                 r = str;
         }
-        if (r)
-                p->line++;
+        if (!r)
+                return NULL;
+        p->line++;
+        size_t len = strlen(r);
+        /* inih would split a longer line and misreport what follows. */
+        if (len == (size_t) num - 1 && r[len - 1] != '\n' && !p->failed)
+                fail(p, "line longer than %d characters; shorten it", num - 2);
+        /* inih does not report a section header without keys; check its name here. */
+        const char *q = r + strspn(r, " \t");
+        if (*q == '[' && !p->failed) {
+                char name[CONFIG_NAME_MAX + 16];
+                size_t n = strcspn(q + 1, "]");
+                if (q[1 + n] == ']' && n < sizeof(name)) {
+                        memcpy(name, q + 1, n);
+                        name[n] = '\0';
+                        if (!enter_section(p, name))
+                                return r;
+                }
+        }
         return r;
 }
 

@@ -126,28 +126,40 @@ static void set_saving(struct events *ev, int error) {
         bus_set_history_status(ev->bus, status);
 }
 
-/* Save r and anything left over from before; false if r is only in memory. */
-static bool save(struct events *ev, const struct event_record *r) {
+/* Events that could not be saved are tried again without waiting for the next one. */
+static void retry_backlog(struct events *ev) {
         int err = 0;
 
-        if (!ev->history)
-                err = -ENOENT;
+        if (!ev->history || ev->n_backlog == 0)
+                return;
         while (!err && ev->n_backlog > 0) {
                 err = history_append(ev->history, &ev->backlog[0]);
                 if (!err)
                         memmove(ev->backlog, ev->backlog + 1, --ev->n_backlog * sizeof(ev->backlog[0]));
         }
+        set_saving(ev, err);
+}
+
+/* Save r after anything left over from before; false if r is only in memory. */
+static bool save(struct events *ev, const struct event_record *r) {
+        int err = ev->history ? 0 : -ENOENT;
+
+        retry_backlog(ev);
+        if (ev->n_backlog > 0)
+                err = -EAGAIN; /* keep the order: r waits behind them */
         if (!err)
                 err = history_append(ev->history, r);
-        if (err && ev->history) {
+        if (err) {
                 if (ev->n_backlog == BACKLOG_MAX) {
                         log_error("event %llu is dropped from the unsaved backlog: it stays in the journal",
                                   (unsigned long long) ev->backlog[0].id);
                         memmove(ev->backlog, ev->backlog + 1, --ev->n_backlog * sizeof(ev->backlog[0]));
                 }
                 ev->backlog[ev->n_backlog++] = *r;
-        }
-        set_saving(ev, err);
+                if (err != -EAGAIN)
+                        set_saving(ev, err);
+        } else
+                set_saving(ev, 0);
         return err == 0;
 }
 
@@ -213,7 +225,9 @@ void events_notice(struct events *ev, const char *sensor, const struct spasm_not
                 a->detector_id = n->event.id;
                 a->id = ev->next_id++;
                 a->class = SPASM_CLASS_PENDING;
-                a->onset_usec = rec.onset_usec;
+                /* A replay faster than real time runs ahead of the clock: no onset lies in the future. */
+                uint64_t now = now_usec();
+                a->onset_usec = rec.onset_usec < now ? rec.onset_usec : now;
         }
         if (a && a->detector_id != n->event.id)
                 a = NULL; /* not the activation we know: it keeps its own id */
@@ -313,6 +327,12 @@ static void compact(struct events *ev, uint64_t now) {
                 log_warning_errno(r, "history: compaction failed, the file stays as it was: %s", strerror(-r));
 }
 
+/* Hourly, or at midnight if that comes first (a day's count starts afresh). */
+static uint64_t next_wakeup(const struct events *ev, uint64_t now) {
+        uint64_t midnight = ev->day_start_usec + USEC_PER_DAY;
+        return midnight > now && midnight < now + USEC_PER_HOUR ? midnight : now + USEC_PER_HOUR;
+}
+
 /* Midnight changes SpasmsToday, and time alone lets an advisory lapse. */
 static int on_hourly(sd_event_source *s, uint64_t usec, void *userdata) {
         struct events *ev = userdata;
@@ -324,7 +344,8 @@ static int on_hourly(sd_event_source *s, uint64_t usec, void *userdata) {
                 compact(ev, now);
         }
         show_advisory(ev, now);
-        sd_event_source_set_time(s, now + USEC_PER_HOUR);
+        retry_backlog(ev);
+        sd_event_source_set_time(s, next_wakeup(ev, now));
         return 0;
 }
 
@@ -401,8 +422,8 @@ int events_new(sd_event *event, const struct spasmd_config *cfg, struct bus *bus
         show_advisory(ev, now);
         update_state(ev);
 
-        r = sd_event_add_time(event, &ev->hourly, CLOCK_REALTIME, now + USEC_PER_HOUR, 60 * 1000000ULL, on_hourly,
-                              ev);
+        r = sd_event_add_time(event, &ev->hourly, CLOCK_REALTIME, next_wakeup(ev, now), 60 * 1000000ULL,
+                              on_hourly, ev);
         if (r < 0) {
                 events_free(ev);
                 return r;
@@ -426,6 +447,7 @@ void events_reconfigure(struct events *ev, const struct spasmd_config *cfg) {
 struct events *events_free(struct events *ev) {
         if (!ev)
                 return NULL;
+        retry_backlog(ev);
         if (ev->n_backlog > 0)
                 log_error("%u finished events could not be saved to the history; they are in the journal",
                           ev->n_backlog);

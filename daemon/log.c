@@ -59,14 +59,13 @@ int log_internal(int prio, int err, const char *fmt, ...) {
         va_end(ap);
         if (journal) {
                 /* Errors share one MESSAGE_ID, so `journalctl -x` can explain what to check. */
-                if (prio <= LOG_ERR)
-                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", prio, "ERRNO=%i", err,
-                                        "MESSAGE_ID=" SPASMD_MESSAGE_ERROR, "SYSLOG_IDENTIFIER=spasmd", NULL);
-                else if (err)
-                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", prio, "ERRNO=%i", err,
+                const char *id = prio <= LOG_ERR ? "MESSAGE_ID=" SPASMD_MESSAGE_ERROR : "SYSLOG_IDENTIFIER=spasmd";
+                if (err)
+                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", prio, "ERRNO=%i", err, id,
                                         "SYSLOG_IDENTIFIER=spasmd", NULL);
                 else
-                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", prio, "SYSLOG_IDENTIFIER=spasmd", NULL);
+                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", prio, id, "SYSLOG_IDENTIFIER=spasmd",
+                                        NULL);
         } else
                 fprintf(stderr, "spasmd: %s\n", msg);
         return -err;

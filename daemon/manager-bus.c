@@ -49,6 +49,11 @@ static int on_calibration_done(sd_event_source *s, uint64_t usec, void *userdata
                 bus_calibration_failed(m->bus, -ENODEV, "no EMG data arrived during the calibration");
                 return 0;
         }
+        if (m->calibration.refused) {
+                bus_calibration_failed(m->bus, -EBUSY, "the muscles were not at rest during the calibration; "
+                                       "relax and try again");
+                return 0;
+        }
         for (size_t i = 0; i < n; i++)
                 log_info("calibration (%s): [sensor.%s] %s %.2f uV", m->calibration.max ? "max" : "rest",
                          levels[i].sensor, levels[i].channel, levels[i].level_uv);
@@ -101,7 +106,7 @@ static int op_set_monitoring(void *userdata, bool on) {
                 for (unsigned i = 0; i < m->n_sensors; i++)
                         start_monitor(m, i);
         else {
-                cancel_calibration(m, "monitoring was paused");
+                cancel_calibration_with(m, -ESRCH, "monitoring was paused");
                 for (unsigned i = 0; i < m->n_sensors; i++)
                         finish_monitor(m, i);
         }

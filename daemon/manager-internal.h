@@ -53,3 +53,4 @@ void start_monitor(struct manager *m, unsigned idx);
 void finish_monitor(struct manager *m, unsigned idx);
 /* Fail the Calibrate call in progress, if any, saying why. */
 void cancel_calibration(struct manager *m, const char *why);
+void cancel_calibration_with(struct manager *m, int error, const char *why);

@@ -49,10 +49,10 @@ void update_status(struct manager *m) {
         for (unsigned i = 0; i < m->n_sensors; i++)
                 streaming += sensor_state(m->sensors[i]) == SENSOR_STREAMING;
         if (!m->monitoring)
-                sd_notifyf(false, "STATUS=paused: %u of %u sensors connected, %u spasms today", streaming,
-                           m->n_sensors, spasms);
+                sd_notifyf(false, "STATUS=paused: %u of %u sensors connected, %u spasm%s today", streaming,
+                           m->n_sensors, spasms, spasms == 1 ? "" : "s");
         else if (m->n_sensors == 0)
-                sd_notifyf(false, "STATUS=waiting for a sensor, %u spasms today", spasms);
+                sd_notifyf(false, "STATUS=waiting for a sensor, %u spasm%s today", spasms, spasms == 1 ? "" : "s");
         else
                 sd_notifyf(false, "STATUS=monitoring %u of %u sensors, %u spasm%s today", streaming, m->n_sensors,
                            spasms, spasms == 1 ? "" : "s");
@@ -329,12 +329,16 @@ static bool same_sensor(const struct sensor_config *a, const struct sensor_confi
                a->buffer_ms == b->buffer_ms && a->speed == b->speed && a->role == b->role;
 }
 
-void cancel_calibration(struct manager *m, const char *why) {
+void cancel_calibration_with(struct manager *m, int error, const char *why) {
         if (!m->calibration.running)
                 return;
         m->calibration.running = false;
         m->calibration_timer = sd_event_source_disable_unref(m->calibration_timer);
-        bus_calibration_failed(m->bus, -ENODEV, why);
+        bus_calibration_failed(m->bus, error, why);
+}
+
+void cancel_calibration(struct manager *m, const char *why) {
+        cancel_calibration_with(m, -ENODEV, why);
 }
 
 static void drop_sensor(struct manager *m, unsigned idx) {
