@@ -201,6 +201,19 @@ expect root ok org.spasmd.Monitor1.SetMonitoring true
 resumed() { st 's "monitoring"' "b true" || st 's "activity"' "b true" || st 's "spasm"' "b true"; }
 wait_for 3 resumed && ok "SetMonitoring(true): Monitoring true, State no longer idle" \
         || ko "SetMonitoring(true): got $(prop root $obj org.spasmd.Monitor1 State), $(prop root $obj org.spasmd.Monitor1 Monitoring)"
+# Calibrate("max") as a member of the spasmd group: the reply comes after its 3 s, one level per EMG channel.
+o=$(rig_as carer busctl --system call org.spasmd.Monitor1 $obj org.spasmd.Monitor1 Calibrate s max 2>&1) || true
+if echo "$o" | grep -Eq '^a\(ssd\) 2 "demo" "emg_left" [0-9.e+-]+ "demo" "emg_right" [0-9.e+-]+$' \
+        && echo "$o" | awk '{ exit !($5 > 0 && $8 > 0) }'; then
+        ok "carer: Calibrate(max) answers with both channels' levels: $o"
+else ko "carer: Calibrate(max): got '$o'"; fi
+[ "$(prop nobody $obj org.spasmd.Monitor1 Calibrated)" = "b true" ] && ok "Calibrated is true after Calibrate(max)" \
+        || ko "Calibrated after Calibrate(max): $(prop nobody $obj org.spasmd.Monitor1 Calibrated)"
+expect carer ok org.spasmd.Monitor1.ResetCalibration
+[ "$(prop nobody $obj org.spasmd.Monitor1 Calibrated)" = "b false" ] && ok "Calibrated is false after ResetCalibration" \
+        || ko "Calibrated after ResetCalibration: $(prop nobody $obj org.spasmd.Monitor1 Calibrated)"
+o=$(rig_as nobody busctl --system call org.spasmd.Monitor1 $obj org.spasmd.Monitor1 Calibrate s max 2>&1) || true
+case $o in *"Access denied"*|*AccessDenied*) ok "nobody: Calibrate(max) denied" ;; *) ko "nobody: Calibrate(max): got '$o'" ;; esac
 kill -TERM "$d2"
 if wait_exit "$d2" 10; then ok "run 2: SIGTERM, exit 0"; else ko "run 2: exit status $? after SIGTERM"; fi
 wait_exit "$mon2" 10 || true
