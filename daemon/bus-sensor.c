@@ -45,6 +45,8 @@ static int get_sensor_property(sd_bus *bus, const char *path, const char *interf
                 return sd_bus_message_append(reply, "d", s->mains_hz);
         if (strcmp(property, "ElectrodeContact") == 0)
                 return sd_bus_message_append(reply, "s", s->contact);
+        if (strcmp(property, "Activity") == 0)
+                return sd_bus_message_append(reply, "d", s->bus->ops->activity(s->bus->userdata, s->name));
         return -ENOENT;
 }
 
@@ -63,6 +65,7 @@ static const sd_bus_vtable sensor_vtable[] = {
         PROP("NoiseFloor", "d"),
         PROP("MainsHz", "d"),
         PROP("ElectrodeContact", "s"),
+        SD_BUS_PROPERTY("Activity", "d", get_sensor_property, 0, 0),
         SD_BUS_VTABLE_END,
 };
 

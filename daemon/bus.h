@@ -37,6 +37,8 @@ struct bus_ops {
         int (*calibrate)(void *userdata, const char *kind);
         int (*reset_calibration)(void *userdata);
         int (*set_monitoring)(void *userdata, bool on);
+        /* Muscle activity of a sensor now, a multiple of its resting floor; 0 if none. */
+        double (*activity)(void *userdata, const char *sensor);
 };
 
 struct bus_sensor_info {

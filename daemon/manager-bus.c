@@ -117,7 +117,16 @@ static int op_set_monitoring(void *userdata, bool on) {
         return 0;
 }
 
+static double op_activity(void *userdata, const char *sensor) {
+        struct manager *m = userdata;
+        for (unsigned i = 0; i < m->n_sensors; i++)
+                if (m->monitors[i] && strcmp(sensor_name(m->sensors[i]), sensor) == 0)
+                        return detector_activity(monitor_detector(m->monitors[i]));
+        return 0.0;
+}
+
 const struct bus_ops manager_bus_ops = {
+        .activity = op_activity,
         .get_events = op_get_events,
         .calibrate = op_calibrate,
         .reset_calibration = op_reset_calibration,
