@@ -37,7 +37,11 @@ struct events {
         bool events_json;
         bool idle;
         bool saving;
+        bool tried_open;
         uint64_t next_id;
+        uint64_t reserved_id;   /* ids below it are reserved in the history */
+        char history_dir[CONFIG_VALUE_MAX];
+        struct history_limits limits;
         unsigned spasms_today;
         uint64_t day_start_usec;
         struct active active[CONFIG_MAX_SENSORS];
@@ -127,10 +131,16 @@ static void set_saving(struct events *ev, int error) {
 }
 
 /* Events that could not be saved are tried again without waiting for the next one. */
+static void open_history(struct events *ev);
+
 static void retry_backlog(struct events *ev) {
         int err = 0;
 
-        if (!ev->history || ev->n_backlog == 0)
+        if (ev->n_backlog == 0)
+                return;
+        if (!ev->history)
+                open_history(ev);
+        if (!ev->history)
                 return;
         while (!err && ev->n_backlog > 0) {
                 err = history_append(ev->history, &ev->backlog[0]);
@@ -163,6 +173,22 @@ static bool save(struct events *ev, const struct event_record *r) {
         return err == 0;
 }
 
+/* Ids are reserved on disk in blocks, so that no id announced by
+ * ActivityStarted comes again after a crash, saved or not. */
+#define ID_BLOCK 64
+
+static uint64_t take_id(struct events *ev) {
+        if (ev->history && ev->next_id >= ev->reserved_id) {
+                int r = history_reserve_ids(ev->history, ev->next_id + ID_BLOCK);
+                if (r < 0)
+                        log_warning_errno(r, "history: cannot reserve event ids (%s); after a crash an id "
+                                          "announced but not saved may come again", strerror(-r));
+                else
+                        ev->reserved_id = ev->next_id + ID_BLOCK;
+        }
+        return ev->next_id++;
+}
+
 static struct active *slot_for(struct events *ev, const char *sensor, bool create) {
         struct active *free_slot = NULL;
         for (unsigned i = 0; i < CONFIG_MAX_SENSORS; i++) {
@@ -181,7 +207,7 @@ static struct active *slot_for(struct events *ev, const char *sensor, bool creat
 static void ended(struct events *ev, struct active *a, const struct spasm_notice *n, struct event_record *rec) {
         uint64_t now = now_usec();
 
-        rec->id = a ? a->id : ev->next_id++;
+        rec->id = a ? a->id : take_id(ev);
         if (a)
                 a->used = false;
         if (n->event.class == SPASM_CLASS_WITHDRAWN) {
@@ -223,7 +249,7 @@ void events_notice(struct events *ev, const char *sensor, const struct spasm_not
         event_record_from(&rec, sensor, &n->event, origin_ns, names, n_names);
         if (a && n->kind == SPASM_NOTICE_ONSET && a->detector_id != n->event.id) {
                 a->detector_id = n->event.id;
-                a->id = ev->next_id++;
+                a->id = take_id(ev);
                 a->class = SPASM_CLASS_PENDING;
                 /* A replay faster than real time runs ahead of the clock: no onset lies in the future. */
                 uint64_t now = now_usec();
@@ -361,6 +387,32 @@ static const char *history_dir(const struct spasmd_config *cfg, char *buf, size_
         return CONFIG_DEFAULT_STATE_DIR;
 }
 
+/* At start, and again while events wait in memory because it could not be opened. */
+static void open_history(struct events *ev) {
+        char msg[512];
+        const char *dir = ev->history_dir;
+
+        /* systemd makes StateDirectory=; a directory= of one's own may not exist yet. */
+        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+                log_warning_errno(errno, "cannot create the history directory %s: %s", dir, strerror(errno));
+        int r = history_open(dir, &ev->limits, &ev->history, msg, sizeof(msg));
+        if (r < 0) {
+                if (ev->saving || !ev->tried_open)
+                        log_error_errno(r, "the event history cannot be opened, events will not be saved: %s",
+                                        msg[0] ? msg : strerror(-r));
+                ev->tried_open = true;
+                ev->history = NULL;
+                return;
+        }
+        ev->tried_open = true;
+        if (msg[0])
+                log_warning("history: %s", msg);
+        ev->saving = true;
+        if (history_next_id(ev->history) > ev->next_id)
+                ev->next_id = history_next_id(ev->history);
+        log_info("event history: %zu events in %s", history_count(ev->history), history_path(ev->history));
+}
+
 static void replay_history(struct events *ev, uint64_t now) {
         struct event_record *recs = NULL;
         size_t n = 0;
@@ -382,7 +434,7 @@ int events_new(sd_event *event, const struct spasmd_config *cfg, struct bus *bus
         struct events *ev = calloc(1, sizeof(*ev));
         struct history_limits hl;
         struct advisory_config ac;
-        char buf[CONFIG_VALUE_MAX], msg[512];
+        char buf[CONFIG_VALUE_MAX];
         uint64_t now = now_usec();
         int r;
 
@@ -399,24 +451,13 @@ int events_new(sd_event *event, const struct spasmd_config *cfg, struct bus *bus
                 return r;
         }
 
-        const char *dir = history_dir(cfg, buf, sizeof(buf));
-        /* systemd makes StateDirectory=; a directory= of one's own may not exist yet. */
-        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-                log_warning_errno(errno, "cannot create the history directory %s: %s", dir, strerror(errno));
-        r = history_open(dir, &hl, &ev->history, msg, sizeof(msg));
-        if (r < 0) {
-                log_error_errno(r, "the event history cannot be opened, events will not be saved: %s",
-                                msg[0] ? msg : strerror(-r));
-                ev->history = NULL;
-                set_saving(ev, r);
-        } else {
-                if (msg[0])
-                        log_warning("history: %s", msg);
-                ev->saving = true;
-                ev->next_id = history_next_id(ev->history);
+        snprintf(ev->history_dir, sizeof(ev->history_dir), "%s", history_dir(cfg, buf, sizeof(buf)));
+        ev->limits = hl;
+        open_history(ev);
+        if (!ev->history)
+                set_saving(ev, -ENOENT);
+        else
                 compact(ev, now);
-                log_info("event history: %zu events in %s", history_count(ev->history), history_path(ev->history));
-        }
         replay_history(ev, now);
         recount_today(ev, now);
         show_advisory(ev, now);
@@ -437,6 +478,7 @@ void events_reconfigure(struct events *ev, const struct spasmd_config *cfg) {
         struct advisory_config ac;
 
         limits_from(cfg, &hl, &ac);
+        ev->limits = hl;
         if (ev->history)
                 history_set_limits(ev->history, &hl);
         if (advisory_set_config(ev->advisory, &ac) < 0)

@@ -397,6 +397,23 @@ int history_append(struct history *h, const struct event_record *r) {
         return 0;
 }
 
+int history_reserve_ids(struct history *h, uint64_t upto) {
+        uint8_t header[HISTORY_HEADER_SIZE];
+        int k;
+
+        if (upto <= h->next_id)
+                return 0;
+        /* One sector, written in place: it is either the old floor or the new one. */
+        history_encode_header(header, upto);
+        k = pwrite_all(h->fd, header, sizeof(header), 0);
+        if (k == 0 && fdatasync(h->fd) < 0)
+                k = -errno;
+        if (k < 0)
+                return k;
+        h->next_id = upto;
+        return 0;
+}
+
 uint64_t history_next_id(const struct history *h) {
         return h->next_id;
 }

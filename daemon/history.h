@@ -91,6 +91,14 @@ int history_append(struct history *h, const struct event_record *r);
 /* 1 + the highest id ever stored (compacted records included), 1 for a new history. */
 uint64_t history_next_id(const struct history *h);
 
+/*
+ * Ids below upto are handed out, whether or not their events are ever
+ * stored (an activation still running at a crash, one withdrawn as noise):
+ * raises the header's id floor and syncs it, so that history_next_id()
+ * after a restart never gives them again.
+ */
+int history_reserve_ids(struct history *h, uint64_t upto);
+
 /* Records in the file now, corrupt ones not counted. */
 size_t history_count(const struct history *h);
 
