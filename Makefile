@@ -107,11 +107,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -MMD -MP -o $@ $< \
 		$(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT) $(CMOCKA_LIBS) $(SYS_LIBS) -lm
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
 
 # --- dependencies -----------------------------------------------------------
 deps:
-	./tools/deps.sh
+	./tools/deps.sh base deb
 
 # Runs deps only when something a target needs is missing, so a fresh machine needs no extra step.
 need-deps:
@@ -166,6 +166,7 @@ bench: need-deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench-detector $(SPASMD)
 	@$(PYTHON) tests/bench/bench.py --bench $(BUILD)/bench-detector
 	@$(PYTHON) tests/bench/bench_live.py --spasmd $(SPASMD) --seconds 40
+	@$(PYTHON) tests/bench/bench_e2e.py --spasmd $(SPASMD)
 
 $(BUILD)/bench-detector: tests/bench/bench-detector.c $(LIBDETECT)
 	@mkdir -p $(@D)
@@ -187,6 +188,46 @@ install: all
 	install -Dm644 conf/spasmd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/spasmd.catalog
 	install -Dm644 conf/org.spasmd.Monitor1.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.spasmd.Monitor1.conf
 	install -Dm644 conf/org.spasmd.Monitor1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.spasmd.Monitor1.xml
+	install -Dm644 completion/spasmctl.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/spasmctl
+
+# --- Debian package ---------------------------------------------------------
+# make deb        build/deb/spasmd_*.deb (dpkg-buildpackage -us -uc -b; tests run
+#                 unless DEB_BUILD_OPTIONS=nocheck)
+# make check-deb  lintian, the file set against `make install`, then install,
+#                 run and purge it (tests/deb/check-deb.sh)
+DEB_DIR := build/deb
+# What the package is built from: when one is newer than the .deb, check-deb rebuilds.
+DEB_INPUTS = Makefile tools/deps.sh $(filter-out debian/build,$(wildcard debian/* debian/source/*)) \
+	$(wildcard daemon/*.[ch] daemon/*/*.[ch] cli/*.[ch] conf/* man/* systemd/* systemd/*/* udev/* completion/*) \
+	$(wildcard tests/unit/* tests/run-unit.sh)
+
+.PHONY: deb check-deb need-deb-deps
+
+# Only the packaging tools: plain `make check` does not wait for them.
+need-deb-deps:
+	@pkg-config --exists libiio libsystemd inih cmocka \
+		&& for t in dh dpkg-buildpackage lintian; do command -v $$t >/dev/null || exit 1; done \
+		&& [ -r /usr/share/bash-completion/bash_completion ] \
+		|| ./tools/deps.sh base deb
+
+# dpkg-buildpackage runs in a copy of the tree (outside build/, which holds no
+# drop-in directories), so it neither reuses nor cleans build/; it writes next
+# to that copy, and the results move to $(DEB_DIR).
+deb: need-deb-deps
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR) && tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT \
+		&& mkdir "$$tmp/spasmd" && tar -c --exclude-vcs --exclude=./build --exclude=./debian/build \
+			--exclude=__pycache__ --exclude=./tests/sim/out -f - . | tar -x -C "$$tmp/spasmd" \
+		&& echo "dpkg-buildpackage -us -uc -b -Jauto (in a copy of the tree: $$tmp/spasmd)" \
+		&& (cd "$$tmp/spasmd" && dpkg-buildpackage -us -uc -b -Jauto) \
+		&& mv "$$tmp"/*.deb "$$tmp"/*.changes "$$tmp"/*.buildinfo $(DEB_DIR)/ \
+		&& { mv "$$tmp"/*.ddeb $(DEB_DIR)/ 2>/dev/null || :; } \
+		&& touch $(DEB_DIR)/.built && ls -l $(DEB_DIR)
+
+$(DEB_DIR)/.built: $(DEB_INPUTS)
+	@$(MAKE) --no-print-directory deb
+
+check-deb: need-deb-deps $(DEB_DIR)/.built
+	@tests/deb/check-deb.sh $(DEB_DIR)
 
 clean:
 	rm -rf build

@@ -22,6 +22,7 @@
 #include "detector.h"
 #include "event-json.h"
 #include "json.h"
+#include "plot.h"
 #include "recording.h"
 #include "spasmctl.h"
 
@@ -39,6 +40,7 @@ struct analysis {
         struct spasm_event *events;     /* ended events, in order */
         size_t n_events, cap_events;
         unsigned n_withdrawn; /* announced, then found to be electrode noise */
+        struct plot *plot;              /* NULL without --plot */
         struct spasm_notice notices[MAX_NOTICES];
 };
 
@@ -58,6 +60,7 @@ static double duration_s(const struct analysis *a) {
 static struct analysis *analysis_free(struct analysis *a) {
         if (!a)
                 return NULL;
+        plot_free(a->plot);
         detector_free(a->det);
         recording_free(a->rec);
         free(a->emg);
@@ -71,6 +74,9 @@ static int keep_ended(struct analysis *a, int n) {
         for (int i = 0; i < n; i++) {
                 if (a->notices[i].kind != SPASM_NOTICE_ENDED)
                         continue;
+                /* The picture shows withdrawn activations too, greyed: the table leaves them out. */
+                if (a->plot && plot_add_event(a->plot, &a->notices[i].event) < 0)
+                        return -ENOMEM;
                 if (a->notices[i].event.class == SPASM_CLASS_WITHDRAWN) {
                         /* Announced live, then found to be electrode noise: not an event. */
                         a->n_withdrawn++;
@@ -90,15 +96,15 @@ static int keep_ended(struct analysis *a, int n) {
         return 0;
 }
 
-static int push_block(struct analysis *a, size_t n) {
+static int push_frames(struct analysis *a, const float *emg, const float *imu, size_t n) {
         size_t done = 0;
 
         while (done < n) {
                 size_t consumed = 0;
                 int k;
 
-                k = detector_push_block(a->det, n - done, a->emg + done * a->n_emg,
-                                        a->imu ? a->imu + done * RECORDING_IMU_VALUES : NULL,
+                k = detector_push_block(a->det, n - done, emg + done * a->n_emg,
+                                        imu ? imu + done * RECORDING_IMU_VALUES : NULL,
                                         a->notices, MAX_NOTICES, &consumed);
                 if (k < 0)
                         return k;
@@ -113,8 +119,30 @@ static int push_block(struct analysis *a, size_t n) {
         return 0;
 }
 
-/* Opens the file and sets up a detector for it; returns a sysexits.h code. */
-static int prepare(const char *path, struct analysis **ret) {
+static int push_block(struct analysis *a, size_t n) {
+        size_t done = 0;
+
+        if (!a->plot)
+                return push_frames(a, a->emg, a->imu, n);
+        /* The detector is causal, so pushing in slices changes nothing; the plot looks between them. */
+        while (done < n) {
+                const float *imu = a->imu ? a->imu + done * RECORDING_IMU_VALUES : NULL;
+                size_t m = plot_due(a->plot);
+                int r;
+
+                if (m > n - done)
+                        m = n - done;
+                r = push_frames(a, a->emg + done * a->n_emg, imu, m);
+                if (r < 0)
+                        return r;
+                plot_take(a->plot, a->det, imu, m);
+                done += m;
+        }
+        return 0;
+}
+
+/* Opens the file and sets up a detector for it, and the plot if asked; returns a sysexits.h code. */
+static int prepare(const char *path, const char *plot_path, struct analysis **ret) {
         struct detector_config cfg;
         struct analysis *a;
         char err[1024];
@@ -160,6 +188,13 @@ static int prepare(const char *path, struct analysis **ret) {
                 fprintf(stderr, "%s: out of memory\n", a->path);
                 analysis_free(a);
                 return EX_OSERR;
+        }
+        /* Before the run, so that a path that cannot be written fails at once, not after an hour of data. */
+        k = plot_path ? plot_new(a->rec, a->path, plot_path, &a->plot) : 0;
+        if (k < 0) {
+                fprintf(stderr, "spasmctl analyze: cannot write the plot to %s: %s\n", plot_path, strerror(-k));
+                analysis_free(a);
+                return k == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
         }
         *ret = a;
         return EX_OK;
@@ -366,11 +401,11 @@ static void print_human(const struct analysis *a) {
                        a->n_withdrawn, a->n_withdrawn == 1 ? "" : "s");
 }
 
-static int analyze_file(const char *path, bool json, bool first) {
+static int analyze_file(const char *path, const char *plot_path, bool json, bool first) {
         struct analysis *a = NULL;
         int r;
 
-        r = prepare(path, &a);
+        r = prepare(path, plot_path, &a);
         if (r == EX_OK)
                 r = run(a);
         if (r == EX_OK) {
@@ -382,35 +417,57 @@ static int analyze_file(const char *path, bool json, bool first) {
                         print_human(a);
                 }
         }
+        if (r == EX_OK && a->plot) {
+                int k = plot_commit(a->plot);
+
+                if (k < 0) {
+                        /* The events are out already; only the picture is missing, and the exit code says so. */
+                        fprintf(stderr, "spasmctl analyze: cannot write the plot to %s: %s\n", plot_path,
+                                strerror(-k));
+                        r = EX_IOERR;
+                }
+        }
         analysis_free(a);
         return r;
 }
 
 static void usage(FILE *f) {
-        fputs("Usage: spasmctl analyze [--json] FILE...\n"
+        fputs("Usage: spasmctl analyze [--json] [--plot SVG] FILE...\n"
               "\n"
               "Run spasmd's detector over recordings (spasmd recording v1; '-' reads\n"
               "standard input) and list every muscle activation it finds.\n"
               "\n"
-              "  -j --json   one JSON object per event, then a summary object per file\n"
-              "  -h --help   show this help\n", f);
+              "  -j --json        one JSON object per event, then a summary object per file\n"
+              "     --plot SVG    also draw the envelopes, the IMU motion and the events\n"
+              "                   into the SVG file SVG (one FILE only)\n"
+              "  -h --help        show this help\n", f);
 }
 
 int verb_analyze(int argc, char **argv) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
+                { "plot", required_argument, NULL, 'p' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
+        const char *plot_path = NULL;
         bool json = false, shown = false;
         int c, worst = EX_OK;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0)
+        /* The leading ':' tells a missing argument apart from an unknown option. */
+        while ((c = getopt_long(argc, argv, ":jh", options, NULL)) >= 0)
                 switch (c) {
                 case 'j':
                         json = true;
                         break;
+                case 'p':
+                        plot_path = optarg;
+                        break;
+                case ':':
+                        fprintf(stderr, "spasmctl analyze: option '%s' needs a file name\n", argv[optind - 1]);
+                        usage(stderr);
+                        return EX_USAGE;
                 case 'h':
                         usage(stdout);
                         return EX_OK;
@@ -425,9 +482,14 @@ int verb_analyze(int argc, char **argv) {
                 usage(stderr);
                 return EX_USAGE;
         }
+        /* One picture per run: a name per input would have to be made up, and could overwrite something. */
+        if (plot_path && argc - optind > 1) {
+                fputs("spasmctl analyze: --plot draws one recording; give a single FILE\n", stderr);
+                return EX_USAGE;
+        }
         for (int i = optind; i < argc; i++) {
                 /* Keep going past a bad file: the others still deserve an answer. */
-                int r = analyze_file(argv[i], json, !shown);
+                int r = analyze_file(argv[i], plot_path, json, !shown);
 
                 if (r == EX_OK)
                         shown = true;

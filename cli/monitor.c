@@ -8,6 +8,11 @@
  * happens to fill is reported too late. spasmd leaving the bus ends the
  * monitor with status 1, so a script following it learns the daemon is gone
  * rather than waiting on a silence that looks like "no spasms".
+ *
+ * On a terminal a live line under the events shows each sensor's muscle
+ * activity now. Sensor1.Activity changes with every block and is not
+ * announced, so it is polled, ten times a second, asynchronously: a slow
+ * answer delays the bar, never an event line.
  */
 
 #include <errno.h>
@@ -20,12 +25,15 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "bus.h"
 #include "json.h"
+#include "monitor-live.h"
 #include "spasmctl.h"
+#include "time-parse.h"
 
 #define MAX_ARGS 10
 
@@ -71,6 +79,12 @@ struct monitor {
         sd_event *event;
         sd_bus *bus;
         bool warned_signature;
+        bool want_live;         /* a terminal: show the live line */
+        struct live *live;
+        struct {                /* ActiveEvent at the start, for the live line */
+                uint64_t id, onset_usec;
+                bool spasm;
+        } active;
 };
 
 /* --- reading ----------------------------------------------------------------------- */
@@ -128,20 +142,8 @@ static int read_args(sd_bus_message *m, const struct signal_desc *desc, struct r
 /* --- human output ------------------------------------------------------------------ */
 
 /* Local wall-clock time of usec (CLOCK_REALTIME µs), or of now when it is 0. */
-static const char *clock_time(char buf[static 16], uint64_t usec) {
-        struct tm tm;
-        time_t t;
-
-        if (usec == 0) {
-                struct timespec ts;
-
-                clock_gettime(CLOCK_REALTIME, &ts);
-                t = ts.tv_sec;
-        } else
-                t = (time_t) (usec / 1000000);
-        if (!localtime_r(&t, &tm) || strftime(buf, 16, "%H:%M:%S", &tm) == 0)
-                snprintf(buf, 16, "--:--:--");
-        return buf;
+static const char *clock_time(char buf[static TIME_TEXT_MAX], uint64_t usec) {
+        return time_format(buf, TIME_CLOCK, usec ? usec : time_now_usec());
 }
 
 static bool known(const char *s) {
@@ -162,7 +164,7 @@ static void print_human(const struct received *rc) {
         const char *member = rc->desc->member;
         const char *side = str(rc, "side");
         uint64_t id = u64(rc, "id");
-        char clock[16];
+        char clock[TIME_TEXT_MAX];
 
         /*
          * The time an event happened, where the signal says it, rather than
@@ -255,23 +257,33 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                         continue;
                 if (!sd_bus_message_has_signature(m, signals[i].signature)) {
                         /* Say it once: a spasmd of another version would repeat it on every event. */
-                        if (!mon->warned_signature)
+                        if (!mon->warned_signature) {
+                                live_clear(mon->live);
+                                fflush(stdout);
                                 fprintf(stderr, "spasmctl monitor: ignoring %s with arguments (%s), not (%s): "
                                         "is spasmd the same version as spasmctl?\n", member,
                                         sd_bus_message_get_signature(m, true), signals[i].signature);
+                                live_draw(mon->live);
+                        }
                         mon->warned_signature = true;
                         return 0;
                 }
                 r = read_args(m, &signals[i], &rc);
                 if (r < 0) {
+                        live_clear(mon->live);
+                        fflush(stdout);
                         fprintf(stderr, "spasmctl monitor: cannot read %s: %s\n", member, strerror(-r));
+                        live_draw(mon->live);
                         return 0;
                 }
+                live_clear(mon->live);
+                live_track(mon->live, member, u64(&rc, "id"), u64(&rc, "onset_usec"));
                 if (mon->json)
                         print_json(&rc);
                 else
                         print_human(&rc);
                 flush_line(mon);
+                live_draw(mon->live);
                 return 0;
         }
         /* A signal newer than this spasmctl: nothing to say about it. */
@@ -287,6 +299,7 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
                 return 0;
         if (strcmp(name, SPASMD_BUS_NAME) != 0 || *new_owner)
                 return 0;
+        live_clear(mon->live);
         fflush(stdout);
         fprintf(stderr, "spasmctl monitor: spasmd stopped (it left %s)\n",
                 bus_target_describe(&mon->target));
@@ -299,6 +312,7 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 
         (void) m;
         (void) ret_error;
+        live_clear(mon->live);
         fflush(stdout);
         fprintf(stderr, "spasmctl monitor: lost the connection to %s\n", bus_target_describe(&mon->target));
         sd_event_exit(mon->event, BUS_EXIT_NOT_RUNNING);
@@ -346,7 +360,7 @@ static int print_state(struct monitor *mon) {
         const char *class = "", *sensor = "";
         char *state = NULL;
         uint64_t id = 0, onset = 0;
-        char clock[16], since[16];
+        char clock[TIME_TEXT_MAX], since[TIME_TEXT_MAX];
         int r;
 
         r = sd_bus_get_property_string(mon->bus, SPASMD_BUS_NAME, SPASMD_BUS_PATH, SPASMD_BUS_INTERFACE, "State",
@@ -386,6 +400,9 @@ static int print_state(struct monitor *mon) {
                                strcmp(class, "pending") == 0 ? "activity" : class, clock_time(since, onset));
         }
         flush_line(mon);
+        mon->active.id = id;
+        mon->active.onset_usec = onset;
+        mon->active.spasm = strcmp(class, "spasm") == 0;
         r = EX_OK;
 out:
         sd_bus_message_unref(reply);
@@ -426,8 +443,12 @@ static int follow(struct monitor *mon) {
                 return bus_call_failed(&mon->target, "monitor", "subscribing to spasmd's signals", r, &error);
         }
         r = print_state(mon);
+        if (r == EX_OK && mon->want_live)
+                r = live_new(mon->bus, mon->event, &mon->target, &mon->live);
         if (r != EX_OK)
                 return r;
+        live_track(mon->live, mon->active.spasm ? "SpasmStarted" : "ActivityStarted", mon->active.id,
+                   mon->active.onset_usec);
 
         r = sd_bus_attach_event(mon->bus, mon->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0) {
@@ -435,6 +456,7 @@ static int follow(struct monitor *mon) {
                 return EX_OSERR;
         }
         r = sd_event_loop(mon->event);
+        live_clear(mon->live);
         if (r < 0) {
                 fprintf(stderr, "spasmctl monitor: event loop failed: %s\n", strerror(-r));
                 return EX_SOFTWARE;
@@ -446,7 +468,9 @@ static void usage(FILE *f) {
         fputs("Usage: spasmctl monitor [--json] [--system|--user|--address=ADDR]\n"
               "\n"
               "Follow spasmd's events live, one line each, until Ctrl-C. Ends with\n"
-              "status 1 when spasmd leaves the bus.\n"
+              "status 1 when spasmd leaves the bus. On a terminal, a line under the\n"
+              "events shows each EMG sensor's muscle activity now, as a multiple of its\n"
+              "resting level, and the activation under way.\n"
               "\n"
               "  -j --json          one JSON object per line: first the current state,\n"
               "                     then one per signal, its arguments by their D-Bus names\n"
@@ -476,14 +500,8 @@ int verb_monitor(int argc, char **argv) {
                 case 'h':
                         usage(stdout);
                         return EX_OK;
-                case ':':
-                        fprintf(stderr, "spasmctl monitor: option '%s' needs a value\n", argv[optind - 1]);
-                        usage(stderr);
-                        return EX_USAGE;
                 default:
-                        fprintf(stderr, "spasmctl monitor: unknown option '%s'\n", argv[optind - 1]);
-                        usage(stderr);
-                        return EX_USAGE;
+                        return verb_bad_option("monitor", c, argv, usage);
                 }
         }
         if (optind < argc) {
@@ -492,7 +510,11 @@ int verb_monitor(int argc, char **argv) {
                 return EX_USAGE;
         }
 
+        /* JSON Lines stay parseable, and a terminal that cannot erase a line gets lines. */
+        mon.want_live = !mon.json && isatty(STDOUT_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb") != 0;
+
         r = follow(&mon);
+        live_free(mon.live);
         sd_bus_flush_close_unref(mon.bus);
         sd_event_unref(mon.event);
         return r;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +20,73 @@ static const struct {
         int (*run)(int argc, char **argv);
 } verbs[] = {
         { "analyze", verb_analyze },
+        { "calibrate", verb_calibrate },
+        { "events", verb_events },
         { "monitor", verb_monitor },
+        { "report", verb_report },
+        { "sensors", verb_sensors },
+        { "status", verb_status },
 };
 
 static void usage(FILE *f) {
         fputs("Usage: spasmctl [--help] [--version] COMMAND [ARGS...]\n"
               "\n"
               "Commands:\n"
-              "  analyze [--json] FILE...  list the spasms, twitches and voluntary movements\n"
+              "  status                    spasmd's state, its sensors, today's counts and any advisory\n"
+              "  sensors                   one line per sensor, with its properties\n"
+              "  events [--since TIME] [--limit N]\n"
+              "                            the event history\n"
+              "  report [--days N]         a daily summary of the spasms, with the trend\n"
+              "  monitor                   follow spasmd's events live, until Ctrl-C\n"
+              "  calibrate rest|max        measure the resting level or the maximum contraction\n"
+              "  analyze FILE...           list the spasms, twitches and voluntary movements\n"
               "                            in recordings (spasmd recording v1 files)\n"
-              "  monitor [--json]          follow spasmd's events live, until Ctrl-C\n"
               "\n"
-              "Commands that talk to spasmd reach it on the system bus, or with --user or\n"
-              "--address=ADDR on another one.\n"
+              "All but analyze talk to spasmd: on the system bus, or with --user or\n"
+              "--address=ADDR on another one. Each takes --json, for scripts.\n"
+              "spasmd informs; it does not diagnose and gives no medical advice.\n"
               "\n"
               "Run 'spasmctl COMMAND --help' for a command's options.\n", f);
+}
+
+int verb_bad_option(const char *verb, int c, char **argv, void (*usage_of)(FILE *f)) {
+        /*
+         * optopt names an unknown short option even inside a cluster like
+         * -jx, where argv[optind - 1] is not the word it came from; a long
+         * option only has its word.
+         */
+        const char *word = argv[optind - 1];
+        bool short_opt = optopt > 0 && optopt < 0x100 && isalnum(optopt) && strncmp(word, "--", 2) != 0;
+
+        if (c == ':') {
+                if (short_opt)
+                        fprintf(stderr, "spasmctl %s: option '-%c' needs a value\n", verb, optopt);
+                else
+                        fprintf(stderr, "spasmctl %s: option '%s' needs a value\n", verb, word);
+        } else if (short_opt)
+                fprintf(stderr, "spasmctl %s: unknown option '-%c'\n", verb, optopt);
+        else
+                fprintf(stderr, "spasmctl %s: unknown option '%s'\n", verb, word);
+        usage_of(stderr);
+        return EX_USAGE;
+}
+
+int verb_parse_unsigned(const char *verb, const char *option, const char *arg, unsigned min, unsigned max,
+                        unsigned *ret) {
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        /* strtoul() takes "-1" as a huge number, and leading blanks: neither is what was meant. */
+        if (arg[0] >= '0' && arg[0] <= '9') {
+                v = strtoul(arg, &end, 10);
+                if (errno == 0 && *end == '\0' && v >= min && v <= max) {
+                        *ret = (unsigned) v;
+                        return EX_OK;
+                }
+        }
+        fprintf(stderr, "spasmctl %s: %s '%s' is not a whole number from %u to %u\n", verb, option, arg, min, max);
+        return EX_USAGE;
 }
 
 /* Output that never reached its reader must not look like success. */

@@ -293,6 +293,13 @@ void events_set_idle(struct events *ev, bool idle) {
         update_state(ev);
 }
 
+static int by_onset(const void *a, const void *b) {
+        const struct event_record *x = a, *y = b;
+        if (x->onset_usec != y->onset_usec)
+                return x->onset_usec < y->onset_usec ? -1 : 1;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int events_query(struct events *ev, uint64_t since_usec, unsigned limit, struct event_record **ret, size_t *n) {
         struct event_record *recs = NULL;
         size_t have = 0;
@@ -322,6 +329,8 @@ int events_query(struct events *ev, uint64_t since_usec, unsigned limit, struct 
                         have = limit;
                 }
         }
+        /* Saved in the order they ended; asked for in the order they began. */
+        qsort(recs, have, sizeof(*recs), by_onset);
         *ret = recs;
         *n = have;
         return 0;

@@ -3,6 +3,7 @@
 /* The daemon's side of the D-Bus methods: history queries, calibration, pausing. */
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,7 +122,9 @@ static double op_activity(void *userdata, const char *sensor) {
         struct manager *m = userdata;
         for (unsigned i = 0; i < m->n_sensors; i++)
                 if (m->monitors[i] && strcmp(sensor_name(m->sensors[i]), sensor) == 0)
-                        return detector_activity(monitor_detector(m->monitors[i]));
+                        /* The detector's ratio is of energies; an amplitude is what people
+                         * compare with an event's intensity. */
+                        return sqrt(detector_activity(monitor_detector(m->monitors[i])));
         return 0.0;
 }
 

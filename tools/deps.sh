@@ -1,11 +1,25 @@
 #!/bin/sh
 # Install the Debian packages spasmd needs to build, test, demo and bench.
 # Called by `make deps`, and by check/demo/bench when something is missing.
+#   tools/deps.sh [SET...]   SET: base (the default), deb (make deb, make check-deb)
 set -eu
 
-PACKAGES="build-essential pkg-config libiio-dev libsystemd-dev libinih-dev libcmocka-dev
+BASE="build-essential pkg-config libiio-dev libsystemd-dev libinih-dev libcmocka-dev
 python3 python3-numpy python3-scipy mandoc udev systemd libiio-utils iiod
 python3-dbus python3-gi libglib2.0-bin dbus-daemon"
+# Packaging: dpkg-buildpackage, dh (its sysusers sequence is part of debhelper),
+# lintian, and bash-completion for check-deb's test of spasmctl's completion.
+DEB="debhelper dpkg-dev lintian bash-completion"
+
+[ $# -gt 0 ] || set -- base
+PACKAGES=""
+for set in "$@"; do
+        case $set in
+        base) PACKAGES="$PACKAGES $BASE" ;;
+        deb) PACKAGES="$PACKAGES $DEB" ;;
+        *) echo "usage: tools/deps.sh [base] [deb]" >&2; exit 64 ;;
+        esac
+done
 
 missing=""
 for p in $PACKAGES; do

@@ -228,19 +228,19 @@ class Ledger:
         self.seen_signals = len(signals)
 
     def verify(self, events, where):
-        """Every event heard to have ended is in `events` (GetEvents), unchanged; ids unique and increasing.
-        Returns (number checked, missing, changed, order problems)."""
+        """Every event heard to have ended is in `events` (GetEvents), unchanged; ids unique; oldest first
+        by onset, as the contract says. Returns (number checked, missing, changed, order problems)."""
         got = {}
         order = []
-        prev = 0
+        prev = None
         for e in events:
             eid = e[0]
             if eid in got:
                 order.append("id %d twice" % eid)
-            elif eid <= prev:
-                order.append("id %d after %d" % (eid, prev))
+            elif prev is not None and (e[3], eid) < prev:
+                order.append("id %d (onset %d) after id %d (onset %d)" % (eid, e[3], prev[1], prev[0]))
             got[eid] = (e[1], e[3], e[4])
-            prev = max(prev, eid)
+            prev = (e[3], eid) if prev is None else max(prev, (e[3], eid))
         missing = [i for i in self.ended if i not in got]
         changed = ["id %d: heard %s, stored %s" % (i, self.ended[i][:3], got[i])
                    for i in self.ended if i in got and got[i] != self.ended[i][:3]]
