@@ -2,9 +2,11 @@
 #
 #   make            build the daemon's detector library and spasmctl
 #   make check      unit tests, plain and under ASan+UBSan, and the detector's quality floors
-#   make demo       analyse the bundled recording and show its events
-#   make bench      detector throughput against a NumPy/SciPy reference
+#   make demo       replay the bundled recording into spasmd on a private bus, events live in spasmctl monitor
+#   make bench      detector throughput against NumPy/SciPy; live latency, RSS, CPU, idle wakeups
 #   make install    DESTDIR= and PREFIX= are honoured
+#   make deb        the Debian package, in build/deb/
+#   make check-deb  lintian, the package's files against make install, install, run and purge
 #   make deps       install the Debian packages the rest needs
 
 PREFIX ?= /usr/local
