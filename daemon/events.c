@@ -330,7 +330,8 @@ int events_query(struct events *ev, uint64_t since_usec, unsigned limit, struct 
                 }
         }
         /* Saved in the order they ended; asked for in the order they began. */
-        qsort(recs, have, sizeof(*recs), by_onset);
+        if (have > 1)
+                qsort(recs, have, sizeof(*recs), by_onset);
         *ret = recs;
         *n = have;
         return 0;
