@@ -141,8 +141,8 @@ if [ $rc = 0 ] && [ "$(field dropped)" = 0 ] && out=$(compare imu "$imu"); then
 else ko "IMU over ip: rc=$rc $(compare imu "$imu" 2>&1 || true)"; fi
 
 # The whole file: at its end the emulator sends the short last chunk and then nothing.
-run all -n 100000 -t 1000 "$uri" ads1298
-if [ $rc = 1 ] && [ "$(field samples)" = 91400 ] && [ "$(field dropped)" = 0 ] && has "no samples for 1000 ms" \
+run all -n 100000 -t 3000 "$uri" ads1298
+if [ $rc = 1 ] && [ "$(field samples)" = 91400 ] && [ "$(field dropped)" = 0 ] && has "no samples for 3000 ms" \
         && out=$(compare all "$emg"); then
         ok "the whole recording (91400 samples) arrives, then a stall is reported ($out)"
 else ko "whole recording: rc=$rc samples=$(field samples)"; fi
