@@ -61,41 +61,29 @@ struct options {
         bool limit_given;
 };
 
-static int cell(char **ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cell(char **ret, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(ret, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                *ret = NULL;
-        return r < 0 ? -ENOMEM : 0;
-}
 
 static int fill_row(const struct spasmd_event *e, char *row[N_COLS]) {
         char t[TIME_TEXT_MAX];
         int r = 0;
 
-        r |= cell(&row[COL_ID], "%" PRIu64, e->id);
-        r |= cell(&row[COL_DATE], "%s", time_format(t, TIME_DATE, e->onset_usec));
-        r |= cell(&row[COL_ONSET], "%s", time_format(t, TIME_CLOCK, e->onset_usec));
-        r |= cell(&row[COL_CLASS], "%s", e->class);
-        r |= cell(&row[COL_SENSOR], "%s", e->sensor);
-        r |= cell(&row[COL_DURATION], "%s", time_format_duration(t, e->duration_usec));
-        r |= cell(&row[COL_PEAK], "%.1f µV", e->peak_uv);
-        r |= cell(&row[COL_INTENSITY], "%.1f×", e->intensity);
+        r |= props_cell(&row[COL_ID], "%" PRIu64, e->id);
+        r |= props_cell(&row[COL_DATE], "%s", time_format(t, TIME_DATE, e->onset_usec));
+        r |= props_cell(&row[COL_ONSET], "%s", time_format(t, TIME_CLOCK, e->onset_usec));
+        r |= props_cell(&row[COL_CLASS], "%s", e->class);
+        r |= props_cell(&row[COL_SENSOR], "%s", e->sensor);
+        r |= props_cell(&row[COL_DURATION], "%s", time_format_duration(t, e->duration_usec));
+        r |= props_cell(&row[COL_PEAK], "%.1f µV", e->peak_uv);
+        r |= props_cell(&row[COL_INTENSITY], "%.1f×", e->intensity);
         if (e->mvc_pct >= 0)
-                r |= cell(&row[COL_MVC], "%.0f%%", e->mvc_pct);
+                r |= props_cell(&row[COL_MVC], "%.0f%%", e->mvc_pct);
         else
-                r |= cell(&row[COL_MVC], "-");
+                r |= props_cell(&row[COL_MVC], "-");
         if (e->pulse_hz > 0)
-                r |= cell(&row[COL_PULSE], "%.1f Hz", e->pulse_hz);
+                r |= props_cell(&row[COL_PULSE], "%.1f Hz", e->pulse_hz);
         else
-                r |= cell(&row[COL_PULSE], "-");
-        r |= cell(&row[COL_SIDE], "%s", props_known(e->side) ? e->side : "-");
-        r |= cell(&row[COL_POSTURE], "%s", props_known(e->posture) ? e->posture : "-");
+                r |= props_cell(&row[COL_PULSE], "-");
+        r |= props_cell(&row[COL_SIDE], "%s", props_known(e->side) ? e->side : "-");
+        r |= props_cell(&row[COL_POSTURE], "%s", props_known(e->posture) ? e->posture : "-");
         return r < 0 ? -ENOMEM : 0;
 }
 

@@ -479,36 +479,12 @@ static void usage(FILE *f) {
 }
 
 int verb_monitor(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                BUS_GETOPT_OPTIONS,
-                { NULL, 0, NULL, 0 },
-        };
         struct monitor mon = { .target = { .kind = BUS_SYSTEM } };
-        int c, r;
+        int r;
 
-        opterr = 0;
-        /* Leading ':' so a missing ADDR comes back as ':', not as an unknown option. */
-        while ((c = getopt_long(argc, argv, ":jh", options, NULL)) >= 0) {
-                if (bus_parse_option(&mon.target, c, optarg))
-                        continue;
-                switch (c) {
-                case 'j':
-                        mon.json = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return EX_OK;
-                default:
-                        return verb_bad_option("monitor", c, argv, usage);
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "spasmctl monitor: unexpected argument '%s'\n", argv[optind]);
-                usage(stderr);
-                return EX_USAGE;
-        }
+        r = verb_json_options("monitor", argc, argv, &mon.target, &mon.json, usage);
+        if (r >= 0)
+                return r;
 
         /* JSON Lines stay parseable, and a terminal that cannot erase a line gets lines. */
         mon.want_live = !mon.json && isatty(STDOUT_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb") != 0;

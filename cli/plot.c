@@ -53,7 +53,7 @@ static int open_output(struct plot *p, const char *path) {
         mask = umask(0);
         umask(mask);
         (void) fchmod(fd, 0666 & ~mask);
-        p->out = fdopen(fd, "w");
+        p->out = fdopen(fd, "we");
         if (!p->out) {
                 r = -errno;
                 close(fd);

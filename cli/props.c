@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,6 +491,20 @@ static size_t width_of(const char *s) {
         for (; *s; s++)
                 n += ((unsigned char) *s & 0xC0) != 0x80;
         return n;
+}
+
+int props_cell(char **ret, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(ret, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 void props_print_table(FILE *f, const char *const *headers, unsigned n_cols, uint32_t right_mask,

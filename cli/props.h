@@ -131,5 +131,9 @@ void props_print_wrapped(FILE *f, const char *text, unsigned first_column, unsig
  * in columns two spaces apart; the columns in right_mask (bit c for column
  * c) are right-aligned, the last column is not padded.
  */
+/* One table cell, formatted into a new string (*ret NULL and -ENOMEM when out of memory). */
+__attribute__((format(printf, 2, 3)))
+int props_cell(char **ret, const char *fmt, ...);
+
 void props_print_table(FILE *f, const char *const *headers, unsigned n_cols, uint32_t right_mask,
                        char *const *cells, size_t n_rows);

@@ -63,50 +63,36 @@ static char *joined_channels(const struct sensor_props *s) {
         return out;
 }
 
-static int cell(char **ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cell(char **ret, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(ret, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret = NULL;
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 /* The cells of one sensor; unset ones read "-". */
 static int fill_row(const struct sensor_props *s, char *row[N_COLS]) {
         bool emg = strcmp(s->role, "imu") != 0;
         int r = 0;
 
-        r |= cell(&row[COL_NAME], "%s", s->name);
-        r |= cell(&row[COL_CONNECTED], "%s", s->connected ? "yes" : "no");
-        r |= cell(&row[COL_ROLE], "%s", *s->role ? s->role : "-");
+        r |= props_cell(&row[COL_NAME], "%s", s->name);
+        r |= props_cell(&row[COL_CONNECTED], "%s", s->connected ? "yes" : "no");
+        r |= props_cell(&row[COL_ROLE], "%s", *s->role ? s->role : "-");
         if (s->sample_rate > 0)
-                r |= cell(&row[COL_RATE], "%.0f Hz", s->sample_rate);
+                r |= props_cell(&row[COL_RATE], "%.0f Hz", s->sample_rate);
         else
-                r |= cell(&row[COL_RATE], "-");
-        r |= cell(&row[COL_CONTACT], "%s", *s->contact ? s->contact : "-");
+                r |= props_cell(&row[COL_RATE], "-");
+        r |= props_cell(&row[COL_CONTACT], "%s", *s->contact ? s->contact : "-");
         if (emg && s->noise_floor_uv > 0)
-                r |= cell(&row[COL_FLOOR], "%.1f µV", s->noise_floor_uv);
+                r |= props_cell(&row[COL_FLOOR], "%.1f µV", s->noise_floor_uv);
         else
-                r |= cell(&row[COL_FLOOR], "-");
+                r |= props_cell(&row[COL_FLOOR], "-");
         if (s->mains_hz > 0)
-                r |= cell(&row[COL_MAINS], "%.0f Hz", s->mains_hz);
+                r |= props_cell(&row[COL_MAINS], "%.0f Hz", s->mains_hz);
         else
-                r |= cell(&row[COL_MAINS], "-");
-        r |= cell(&row[COL_DROPPED], "%" PRIu64, s->dropped);
+                r |= props_cell(&row[COL_MAINS], "-");
+        r |= props_cell(&row[COL_DROPPED], "%" PRIu64, s->dropped);
         if (emg && s->activity > 0)
-                r |= cell(&row[COL_ACTIVITY], "%.1f×", s->activity);
+                r |= props_cell(&row[COL_ACTIVITY], "%.1f×", s->activity);
         else
-                r |= cell(&row[COL_ACTIVITY], "-");
+                r |= props_cell(&row[COL_ACTIVITY], "-");
         row[COL_CHANNELS] = s->n_channels ? joined_channels(s) : strdup("-");
-        r |= cell(&row[COL_URI], "%s", *s->uri ? s->uri : "-");
-        r |= cell(&row[COL_STATUS], "%s", s->status);
+        r |= props_cell(&row[COL_URI], "%s", *s->uri ? s->uri : "-");
+        r |= props_cell(&row[COL_STATUS], "%s", s->status);
         for (int i = 0; i < N_COLS; i++)
                 if (!row[i])
                         r = -ENOMEM;
@@ -161,39 +147,16 @@ static void usage(FILE *f) {
 }
 
 int verb_sensors(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                BUS_GETOPT_OPTIONS,
-                { NULL, 0, NULL, 0 },
-        };
         struct bus_target target = { .kind = BUS_SYSTEM };
         sd_bus_error error = SD_BUS_ERROR_NULL;
         struct sensor_list l = { .reply = NULL };
         sd_bus *bus = NULL;
         bool json = false;
-        int c, r;
+        int r;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":jh", options, NULL)) >= 0) {
-                if (bus_parse_option(&target, c, optarg))
-                        continue;
-                switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return EX_OK;
-                default:
-                        return verb_bad_option("sensors", c, argv, usage);
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "spasmctl sensors: unexpected argument '%s'\n", argv[optind]);
-                usage(stderr);
-                return EX_USAGE;
-        }
+        r = verb_json_options("sensors", argc, argv, &target, &json, usage);
+        if (r >= 0)
+                return r;
 
         r = bus_connect(&target, "sensors", &bus);
         if (r != EX_OK)

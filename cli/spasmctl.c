@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "bus.h"
 #include "spasmctl.h"
 
 #ifndef SPASMD_VERSION
@@ -69,6 +70,40 @@ int verb_bad_option(const char *verb, int c, char **argv, void (*usage_of)(FILE 
                 fprintf(stderr, "spasmctl %s: unknown option '%s'\n", verb, word);
         usage_of(stderr);
         return EX_USAGE;
+}
+
+int verb_json_options(const char *verb, int argc, char **argv, struct bus_target *target, bool *json,
+                      void (*usage_of)(FILE *f)) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                BUS_GETOPT_OPTIONS,
+                { NULL, 0, NULL, 0 },
+        };
+        int c;
+
+        opterr = 0;
+        /* Leading ':' so a missing ADDR comes back as ':', not as an unknown option. */
+        while ((c = getopt_long(argc, argv, ":jh", options, NULL)) >= 0) {
+                if (bus_parse_option(target, c, optarg))
+                        continue;
+                switch (c) {
+                case 'j':
+                        *json = true;
+                        break;
+                case 'h':
+                        usage_of(stdout);
+                        return EX_OK;
+                default:
+                        return verb_bad_option(verb, c, argv, usage_of);
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "spasmctl %s: unexpected argument '%s'\n", verb, argv[optind]);
+                usage_of(stderr);
+                return EX_USAGE;
+        }
+        return -1;
 }
 
 int verb_parse_unsigned(const char *verb, const char *option, const char *arg, unsigned min, unsigned max,

@@ -299,35 +299,12 @@ static void usage(FILE *f) {
 }
 
 int verb_status(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                BUS_GETOPT_OPTIONS,
-                { NULL, 0, NULL, 0 },
-        };
         struct status st = { .target = { .kind = BUS_SYSTEM } };
-        int c, r;
+        int r;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":jh", options, NULL)) >= 0) {
-                if (bus_parse_option(&st.target, c, optarg))
-                        continue;
-                switch (c) {
-                case 'j':
-                        st.json = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return EX_OK;
-                default:
-                        return verb_bad_option("status", c, argv, usage);
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "spasmctl status: unexpected argument '%s'\n", argv[optind]);
-                usage(stderr);
-                return EX_USAGE;
-        }
+        r = verb_json_options("status", argc, argv, &st.target, &st.json, usage);
+        if (r >= 0)
+                return r;
 
         r = gather(&st);
         if (r == EX_OK) {
