@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
@@ -43,6 +45,10 @@ int main(int argc, char **argv) {
         struct manager_options opts = { .config_path = CONFIG_DEFAULT_PATH, .bus_address = "system" };
         bool check = false;
         int c;
+
+        /* Whatever starts us, nothing we create is group-writable or for others; a stricter
+         * umask (systemd's UMask=0077) is kept. Before anything that could create a file. */
+        umask(umask(0) | 0027);
 
         while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0)
                 switch (c) {
@@ -87,6 +93,9 @@ int main(int argc, char **argv) {
         log_open();
         /* libiio writes to sockets without MSG_NOSIGNAL: a dead iiod must not kill us. */
         signal(SIGPIPE, SIG_IGN);
+        /* One malloc arena: the reader threads allocate one small buffer a refill, which their
+         * tcache serves without the lock; an arena each would keep a page or more per thread. */
+        mallopt(M_ARENA_MAX, 1);
 
         /* Configuration first: a bad one stops us before anything is touched. */
         char err[1024];

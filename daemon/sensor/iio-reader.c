@@ -61,16 +61,26 @@ static uint64_t missing_between(int64_t prev_ns, int64_t ns, double period_ns) {
 }
 
 /* Hand n samples (stride l->sample_size from p) to the queue, in blocks
- * that break at timestamp gaps and at SAMPLE_BLOCK_MAX_SAMPLES. */
+ * that break at timestamp gaps and when the queue's blocks are full. */
 static void emit(struct iio_source *s, const struct iio_layout *l, const uint8_t *p, size_t n) {
         const double period_ns = 1e9 / s->rate;
+        /* The sensor sizes its queue's blocks to a refill; another queue may have bigger ones. */
+        size_t per_block = l->n_columns ? block_queue_block_floats(s->queue) / l->n_columns : 0;
         struct timespec now;
 
+        if (per_block > SAMPLE_BLOCK_MAX_SAMPLES)
+                per_block = SAMPLE_BLOCK_MAX_SAMPLES;
+        if (per_block == 0) {
+                /* Not one sample fits: the queue was made for fewer channels. */
+                block_queue_overrun(s->queue, n > UINT32_MAX ? UINT32_MAX : (uint32_t) n);
+                s->next_index += n;
+                return;
+        }
         clock_gettime(CLOCK_REALTIME, &now);
         int64_t arrival_ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
 
         while (n > 0) {
-                size_t k = n < SAMPLE_BLOCK_MAX_SAMPLES ? n : SAMPLE_BLOCK_MAX_SAMPLES;
+                size_t k = n < per_block ? n : per_block;
                 uint64_t gap = 0;
                 int64_t first_ns = -1;
 

@@ -26,5 +26,7 @@ struct sample_block {
         int64_t arrival_ns;     /* CLOCK_REALTIME when the reader got the data from the device */
         uint32_t n_samples;
         uint32_t n_channels;
+        /* n_samples x n_channels of it are used. A block in a sized queue
+         * (block-queue.h) ends sooner: never copy or assign one whole. */
         float data[SAMPLE_BLOCK_MAX_SAMPLES * SAMPLE_BLOCK_MAX_CHANNELS];
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,11 @@
 #include "replay-source.h"
 #include "sensor.h"
 
-#define QUEUE_BLOCKS 64
+/* A replay waits for room rather than drop: its queue needs no sizing. */
+#define REPLAY_QUEUE_BLOCKS 64
+/* A device's queue holds this much of its samples, and at least two refills:
+ * the loop may be busy that long before a sample is lost. */
+#define QUEUE_MIN_USEC (1 * 1000000ULL)
 #define BACKOFF_MIN_USEC (1 * 1000000ULL)
 #define BACKOFF_MAX_USEC (60 * 1000000ULL)
 
@@ -70,13 +75,49 @@ struct sensor {
         uint64_t dropped;
 };
 
+/*
+ * The queue's blocks hold a refill's samples (up to SAMPLE_BLOCK_MAX_SAMPLES)
+ * of this device's channels, no more. 16 sensors of 8 channels at 2 kHz,
+ * buffer_ms 50: 16 x 22 blocks of 3.2 kB, 1.1 MB resident in all; 64 whole
+ * blocks a sensor, of which each refill touched the first one or two 4 kB
+ * pages of 64 kB, came to 6.9 MB.
+ */
+static int size_queue(struct sensor *s, struct iio_source *src, char *err, size_t errlen) {
+        size_t refill = iio_source_buffer_samples(src);
+        size_t block = refill < SAMPLE_BLOCK_MAX_SAMPLES ? refill : SAMPLE_BLOCK_MAX_SAMPLES;
+        size_t per_refill = (refill + block - 1) / block;
+        double refills = ceil(iio_source_rate(src) * (double) QUEUE_MIN_USEC / 1e6 / (double) refill);
+        /* Two spare blocks: a refill where timestamps jump makes more than per_refill. */
+        double n = fmax(refills, 2.0) * (double) per_refill + 2.0;
+
+        if (n > BLOCK_QUEUE_MAX_BLOCKS) {
+                snprintf(err, errlen, "%s: buffer_ms=%u at %g Hz makes a queue of %.0f blocks, more than %u; "
+                         "choose another buffer_ms in [sensor.%s]", iio_source_describe(src), s->cfg.buffer_ms,
+                         iio_source_rate(src), n, BLOCK_QUEUE_MAX_BLOCKS, s->cfg.name);
+                return -E2BIG;
+        }
+        int r = block_queue_resize(s->queue, (unsigned) n, block * iio_source_n_channels(src));
+        if (r < 0)
+                snprintf(err, errlen, "%s: cannot allocate a queue of %.0f blocks of %zu samples: %s",
+                         iio_source_describe(src), n, block, strerror(-r));
+        return r;
+}
+
 static int open_source(struct sensor *s, char *err, size_t errlen) {
+        int ret;
+
         if (sensor_config_is_replay(&s->cfg)) {
                 struct replay_source *r = NULL;
-                int ret = replay_source_open(s->cfg.uri + strlen("replay:"), s->cfg.speed, s->cfg.buffer_ms, &r, err,
-                                             errlen);
+                ret = replay_source_open(s->cfg.uri + strlen("replay:"), s->cfg.speed, s->cfg.buffer_ms, &r, err,
+                                         errlen);
                 if (ret < 0)
                         return ret;
+                ret = block_queue_resize(s->queue, REPLAY_QUEUE_BLOCKS, BLOCK_QUEUE_MAX_FLOATS);
+                if (ret < 0) {
+                        snprintf(err, errlen, "%s: cannot allocate its queue: %s", s->cfg.uri, strerror(-ret));
+                        replay_source_free(r);
+                        return ret;
+                }
                 s->ops = &replay_ops;
                 s->src = r;
                 return 0;
@@ -90,17 +131,13 @@ static int open_source(struct sensor *s, char *err, size_t errlen) {
                 .buffer_ms = s->cfg.buffer_ms,
         };
         struct iio_source *src = NULL;
-        int ret = iio_source_open(&ic, &src, err, errlen);
+        ret = iio_source_open(&ic, &src, err, errlen);
         if (ret < 0)
                 return ret;
-        /* One refill may make several blocks: leave room for two refills. */
-        size_t per_refill = (iio_source_buffer_samples(src) + SAMPLE_BLOCK_MAX_SAMPLES - 1) / SAMPLE_BLOCK_MAX_SAMPLES;
-        if (2 * per_refill + 2 > QUEUE_BLOCKS) {
-                snprintf(err, errlen, "%s: buffer_ms=%u makes refills of %zu samples, more than the queue holds; "
-                         "lower buffer_ms in [sensor.%s]", iio_source_describe(src), s->cfg.buffer_ms,
-                         iio_source_buffer_samples(src), s->cfg.name);
+        ret = size_queue(s, src, err, errlen);
+        if (ret < 0) {
                 iio_source_free(src);
-                return -E2BIG;
+                return ret;
         }
         s->ops = &iio_ops;
         s->src = src;
@@ -175,9 +212,11 @@ static int on_queue(sd_event_source *es, int fd, uint32_t revents, void *userdat
         drain(s);
         if (!s->src)
                 return 0;
-        int st = s->ops->status(s->src, msg, sizeof(msg));
+        /* Every block wakes us: ask for the message only once the reader stopped. */
+        int st = s->ops->status(s->src, NULL, 0);
         if (st == 0)
                 return 0;
+        st = s->ops->status(s->src, msg, sizeof(msg));
         /* The reader stopped; whatever it committed before is drained above. */
         drain(s);
         if (st > 0) {
@@ -229,7 +268,8 @@ int sensor_new(sd_event *event, const struct sensor_config *cfg, const struct se
         s->cb = *cb;
         s->userdata = userdata;
         snprintf(s->status, sizeof(s->status), "not connected yet");
-        int r = block_queue_new(QUEUE_BLOCKS, &s->queue);
+        /* Sized when a source opens: see size_queue(). */
+        int r = block_queue_new_sized(2, 1, &s->queue);
         if (r >= 0)
                 r = sd_event_add_io(event, &s->io, block_queue_fd(s->queue), EPOLLIN, on_queue, s);
         if (r < 0) {

@@ -23,18 +23,29 @@
    got the block off the device. The signal's id is the daemon's, the
    trace's the detector's: they are matched through ActivityStarted, paired
    with the same sensor's onset trace line read just before it.
-2. Resources: two EMG sensors, each an emulator serving 8 channels at
-   2 kHz in real time (buffer_ms 50), for --resource-seconds after a warm-up:
-   VmRSS and VmHWM from /proc/PID/status, CPU as (utime + stime) / wall
-   time in % of one core, from /proc/PID/stat (all threads).
+2. Resources: 1, 4 and 16 EMG sensors (--resource-sensors), each 8
+   channels at 2 kHz in real time (buffer_ms 50), served by emulators of
+   --sensors-per-emulator (default 4) sensors each, every sensor on its own
+   connection and buffer (buffer_ms --resource-buffer-ms, default 50); for
+   --resource-seconds once all stream and 4 s have passed. Of the daemon only: CPU as (utime + stime) / wall time in %
+   of one core, from /proc/PID/stat (all threads; the main thread's and the
+   reader threads' shares), VmRSS, VmHWM, RssAnon and RssFile from
+   /proc/PID/status, PSS (and its anon/file split) from smaps_rollup,
+   DroppedSamples over D-Bus. "served": the bytes the emulators sent (ss)
+   against what the sensors make in real time, so that emulators falling
+   behind on a busy machine show. Targets at 16 sensors: CPU < 5 % of one
+   core, RSS < 8 MiB (judged on VmHWM, the peak).
 3. Idle: no sensor configured, on a private bus: voluntary + involuntary
    context switches of every thread (/proc/PID/task/*/status) over
-   --idle-seconds, i.e. wake-ups per second. Target 0.
+   --idle-seconds, i.e. wake-ups per second. Target 0. And its memory: the
+   floor that libraries and the loop take before any sensor.
 
     /usr/bin/python3 tests/bench/bench_e2e.py --spasmd build/spasmd [--latency-seconds 60]
-        [--latency-sensors 3] [--resource-seconds 30] [--idle-seconds 20] [--only latency|resources|idle]
+        [--latency-sensors 3] [--resource-seconds 30] [--resource-sensors 1,4,16] [--resource-buffer-ms 50]
+        [--sensors-per-emulator 4]
+        [--idle-seconds 20] [--only latency|resources|idle]
 
-About 3.5 minutes with the defaults. Figures are printed, twice: a table
+About 5 minutes with the defaults. Figures are printed, twice: a table
 and key=value lines; missing the idle target is reported, not an error.
 """
 
@@ -369,44 +380,91 @@ def bench_latency(a, tmp):
 
 # --- 2. resources -------------------------------------------------------------------------
 
-def bench_resources(a, tmp):
-    rate, channels, n_sensors = 2000, 8, 2
-    recording = os.path.join(tmp, "wide.csv")
-    write_wide_recording(recording, a.resource_seconds + 15, rate, channels)
+def rollup(pid):
+    """Pss, Pss_Anon, Pss_File (kB) from /proc/PID/smaps_rollup (Linux >= 4.14; 5.9 for the split)."""
+    out = {}
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Pss", "Pss_Anon", "Pss_File"):
+                    out[k] = int(v.split()[0])
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def thread_ticks(pid):
+    """(whole process, main thread) utime + stime in clock ticks; the process's count keeps the ticks of
+    threads that ended."""
+    with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return cpu_ticks(pid), int(fields[11]) + int(fields[12])
+
+
+def bytes_served(ports):
+    """Bytes the emulators sent on their established connections (ss -ti: bytes_sent), or None without ss."""
+    flt = " or ".join("sport = :%s" % p for p in ports)
+    try:
+        out = subprocess.run(["ss", "-Htin", "state", "established", "( %s )" % flt], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sum(int(w.split(":")[1]) for w in out.split() if w.startswith("bytes_sent:"))
+
+
+def resource_run(a, n_sensors, recording, rate, channels, tmp):
+    """n_sensors EMG sensors, each `channels` channels at `rate` from the iiod emulator (one emulator process
+    per --sensors-per-emulator of them, each sensor on a connection and a buffer of its own), buffer_ms
+    --resource-buffer-ms.
+    Figures over --resource-seconds once every sensor streams and 4 s have passed."""
+    per_emu = max(1, a.sensors_per_emulator)
     bus = PrivateBus()
     emus, daemon = [], None
+    tag = "res-%d" % n_sensors
     try:
         ports = []
-        for k in range(n_sensors):
-            emu, port = start_emulator(recording, tmp, "wide-%d" % k)
+        for k in range((n_sensors + per_emu - 1) // per_emu):
+            emu, port = start_emulator(recording, tmp, "%s-%d" % (tag, k))
             emus.append(emu)
             ports.append(port)
-        state = os.path.join(tmp, "state-res")
+        state = os.path.join(tmp, "state-" + tag)
         os.makedirs(state)
-        conf = os.path.join(tmp, "resources.conf")
+        conf = os.path.join(tmp, tag + ".conf")
         with open(conf, "w") as f:
             f.write("[history]\ndirectory = %s\n" % state)
-            for k, port in enumerate(ports):
-                f.write("\n[sensor.emg%d]\nuri = ip:127.0.0.1:%s\ndevice = ads1298\nbuffer_ms = 50\n" % (k, port))
+            for k in range(n_sensors):
+                f.write("\n[sensor.emg%d]\nuri = ip:127.0.0.1:%s\ndevice = ads1298\nbuffer_ms = %d\n"
+                        % (k, ports[k // per_emu], a.resource_buffer_ms))
         daemon = subprocess.Popen([a.spasmd, "--config", conf, "--bus=" + bus.address], stdout=subprocess.DEVNULL,
-                                  stderr=open(os.path.join(tmp, "daemon-res.log"), "w"))
+                                  stderr=open(os.path.join(tmp, "daemon-%s.log" % tag), "w"))
         client = Client(bus.address)
         client.pump(10, lambda: client.owner != "" or daemon.poll() is not None)
+        names = ["emg%d" % k for k in range(n_sensors)]
+        deadline = time.monotonic() + 20
+        while daemon.poll() is None and time.monotonic() < deadline:
+            if all(bool(client.sensor_props(n)["Connected"]) for n in names):
+                break
+            time.sleep(0.25)
         time.sleep(4.0)  # connected, floors being learnt, allocations done
         streaming = []
-        for k in range(n_sensors):
-            p = client.sensor_props("emg%d" % k)
+        for n in names:
+            p = client.sensor_props(n)
             streaming.append((bool(p["Connected"]), float(p["SampleRate"]), len(p["Channels"])))
-        t0, c0 = time.monotonic(), cpu_ticks(daemon.pid)
+        emu_t0 = sum(cpu_ticks(e.pid) for e in emus)
+        b0 = bytes_served(ports)
+        t0, (c0, m0) = time.monotonic(), thread_ticks(daemon.pid)
         rss_max = 0
         while time.monotonic() - t0 < a.resource_seconds and daemon.poll() is None:
             time.sleep(1.0)
             rss_max = max(rss_max, proc_status(daemon.pid, ("VmRSS",)).get("VmRSS", 0))
-        t1, c1 = time.monotonic(), cpu_ticks(daemon.pid)
-        st = proc_status(daemon.pid, ("VmRSS", "VmHWM", "Threads"))
-        dropped = [int(client.sensor_props("emg%d" % k)["DroppedSamples"]) for k in range(n_sensors)]
-        client.pump(0.2)
-        ended = sum(1 for _, m, _ in client.signals if m == "ActivityEnded")
+        t1, (c1, m1) = time.monotonic(), thread_ticks(daemon.pid)
+        b1 = bytes_served(ports)
+        emu_t1 = sum(cpu_ticks(e.pid) for e in emus)
+        st = proc_status(daemon.pid, ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads"))
+        st.update(rollup(daemon.pid))
+        dropped = [int(client.sensor_props(n)["DroppedSamples"]) for n in names]
+        alive = daemon.poll() is None
         stop(daemon)
     finally:
         if daemon:
@@ -414,23 +472,76 @@ def bench_resources(a, tmp):
         for emu in emus:
             stop(emu)
         bus.stop()
-    cpu = 100.0 * (c1 - c0) / CLK_TCK / (t1 - t0)
-    ok = all(c and r == rate and n == channels for c, r, n in streaming)
-    print("\n== resources: %d EMG sensors x %d channels at %g Hz from the iiod emulator, buffer_ms 50, %.0f s"
-          % (n_sensors, channels, rate, t1 - t0))
-    print("%-44s %12s" % ("figure", "value"))
-    print("%-44s %9d kB" % ("VmRSS at the end", st.get("VmRSS", 0)))
-    print("%-44s %9d kB" % ("VmRSS, highest sampled once a second", rss_max))
-    print("%-44s %9d kB" % ("VmHWM (peak resident)", st.get("VmHWM", 0)))
-    print("%-44s %10.2f %%" % ("CPU, all threads, of one core", cpu))
-    print("%-44s %12d" % ("threads", st.get("Threads", 0)))
-    print("%-44s %12s" % ("sensors streaming as configured", "yes" if ok else "NO: %s" % streaming))
-    print("%-44s %12s" % ("dropped samples", "/".join(map(str, dropped))))
-    print("%-44s %12d" % ("activations ended meanwhile", ended))
-    print("resources_sensors=%d resources_channels=%d resources_rate_hz=%g vmrss_kb=%d vmrss_max_kb=%d vmhwm_kb=%d "
-          "cpu_pct_one_core=%.2f threads=%d streaming_ok=%d dropped=%s"
-          % (n_sensors, channels, rate, st.get("VmRSS", 0), rss_max, st.get("VmHWM", 0), cpu, st.get("Threads", 0),
-             int(ok), ",".join(map(str, dropped))))
+    wall = t1 - t0
+    # Served bytes per second against what n sensors at `rate` make (samples: channels x 4 bytes + an 8-byte
+    # timestamp); the protocol's reply lines add about 0.4 %.
+    served = None if b0 is None or b1 is None else 100.0 * (b1 - b0) / wall / (n_sensors * rate * (channels * 4 + 8))
+    return {
+        "sensors": n_sensors, "seconds": wall, "alive": alive,
+        "cpu": 100.0 * (c1 - c0) / CLK_TCK / wall, "cpu_main": 100.0 * (m1 - m0) / CLK_TCK / wall,
+        "cpu_readers": 100.0 * ((c1 - c0) - (m1 - m0)) / CLK_TCK / wall,
+        "emulator_cpu": 100.0 * (emu_t1 - emu_t0) / CLK_TCK / wall, "emulators": len(emus),
+        "vmrss": st.get("VmRSS", 0), "vmrss_max": rss_max, "vmhwm": st.get("VmHWM", 0),
+        "rss_anon": st.get("RssAnon", 0), "rss_file": st.get("RssFile", 0), "pss": st.get("Pss", 0),
+        "pss_anon": st.get("Pss_Anon", 0), "pss_file": st.get("Pss_File", 0), "threads": st.get("Threads", 0),
+        "streaming_ok": all(c and r == rate and n == channels for c, r, n in streaming), "dropped": dropped,
+        "served_pct": served,
+    }
+
+
+def bench_resources(a, tmp):
+    rate, channels = 2000, 8
+    counts = sorted({int(x) for x in a.resource_sensors.split(",")})
+    recording = os.path.join(tmp, "wide.csv")
+    write_wide_recording(recording, a.resource_seconds + 40, rate, channels)
+    runs = [resource_run(a, n, recording, rate, channels, tmp) for n in counts]
+    mib = 1024.0
+    print("\n== resources: %s EMG sensors x %d channels at %g Hz, buffer_ms %d, from the iiod emulator in real "
+          "time, %.0f s each"
+          % (", ".join(map(str, counts)), channels, rate, a.resource_buffer_ms, a.resource_seconds))
+    print("   the daemon only: CPU = its threads' utime + stime over wall time (/proc/PID/stat), memory from "
+          "/proc/PID/status and smaps_rollup; MiB")
+    hdr = ("sensors", "CPU %", "main %", "readers %", "VmRSS", "VmHWM", "RssAnon", "RssFile", "PSS", "Pss_Anon",
+           "Pss_File", "dropped", "served %", "threads")
+    print("%7s %7s %7s %9s %7s %7s %7s %7s %7s %8s %8s %7s %8s %7s" % hdr)
+    for r in runs:
+        print("%7d %7.2f %7.2f %9.2f %7.2f %7.2f %7.2f %7.2f %7.2f %8.2f %8.2f %7d %8s %7d"
+              % (r["sensors"], r["cpu"], r["cpu_main"], r["cpu_readers"], r["vmrss"] / mib, r["vmhwm"] / mib,
+                 r["rss_anon"] / mib, r["rss_file"] / mib, r["pss"] / mib, r["pss_anon"] / mib,
+                 r["pss_file"] / mib, sum(r["dropped"]),
+                 "n/a" if r["served_pct"] is None else "%.1f" % r["served_pct"], r["threads"]))
+    print("   served: bytes the emulators sent (ss) against n x rate x (4 x channels + 8)-byte samples, the protocol's")
+    print("   lines included (a few tenths of a %); below 99 the emulators fell behind and the figures undercount.")
+    print("   The emulators' CPU (not the daemon's, not counted above): "
+          + ", ".join("%.0f %% of a core for %d sensors (%d process%s)" % (r["emulator_cpu"], r["sensors"],
+                                                                            r["emulators"],
+                                                                            "es" if r["emulators"] > 1 else "")
+                      for r in runs))
+    for r in runs:
+        print("resources_sensors=%d resources_channels=%d resources_rate_hz=%g buffer_ms=%d seconds=%.1f "
+              "cpu_pct_one_core=%.2f cpu_main_pct=%.2f cpu_readers_pct=%.2f vmrss_kb=%d vmrss_max_kb=%d vmhwm_kb=%d "
+              "rss_anon_kb=%d rss_file_kb=%d pss_kb=%d pss_anon_kb=%d pss_file_kb=%d threads=%d streaming_ok=%d "
+              "dropped=%s served_pct=%s emulator_cpu_pct=%.1f"
+              % (r["sensors"], channels, rate, a.resource_buffer_ms, r["seconds"], r["cpu"], r["cpu_main"],
+                 r["cpu_readers"], r["vmrss"], r["vmrss_max"], r["vmhwm"], r["rss_anon"], r["rss_file"], r["pss"],
+                 r["pss_anon"], r["pss_file"], r["threads"], int(r["streaming_ok"] and r["alive"]),
+                 ",".join(map(str, r["dropped"])), "nan" if r["served_pct"] is None else "%.2f" % r["served_pct"],
+                 r["emulator_cpu"]))
+    big = [r for r in runs if r["sensors"] == 16]
+    if big:
+        r = big[0]
+        cpu_ok, rss_ok = r["cpu"] < 5.0, r["vmhwm"] < 8 * 1024
+        print("   targets at 16 sensors: CPU < 5 %% of one core: %s (%.2f %%); RSS < 8 MiB: %s (VmHWM %.2f MiB:"
+              % ("met" if cpu_ok else "NOT met", r["cpu"], "met" if rss_ok else "NOT met", r["vmhwm"] / mib))
+        print("   RssFile %.2f MiB, the shared libraries' pages: libc, libm, libsystemd, libiio and the libxml2, ICU"
+              % (r["rss_file"] / mib))
+        print("   and libstdc++ it pulls in; RssAnon %.2f MiB, the daemon's own)" % (r["rss_anon"] / mib))
+        print("resources_targets_16 cpu_target_met=%d rss_target_met=%d" % (int(cpu_ok), int(rss_ok)))
+    bad = [r["sensors"] for r in runs if not (r["streaming_ok"] and r["alive"]) or any(r["dropped"])
+           or (r["served_pct"] is not None and r["served_pct"] < 99.0)]
+    if bad:
+        print("# resources: with %s sensor(s) not every sensor streamed in full, or samples were dropped; see the "
+              "table" % ",".join(map(str, bad)))
 
 
 # --- 3. idle ------------------------------------------------------------------------------
@@ -455,6 +566,8 @@ def bench_idle(a, tmp):
         s1, m1 = switches(daemon.pid)
         t1 = time.monotonic()
         threads = len(os.listdir("/proc/%d/task" % daemon.pid))
+        mem = proc_status(daemon.pid, ("VmRSS", "VmHWM", "RssAnon", "RssFile"))
+        mem.update(rollup(daemon.pid))
         alive = daemon.poll() is None
         stop(daemon)
     finally:
@@ -468,8 +581,13 @@ def bench_idle(a, tmp):
     print("%-44s %12d" % ("context switches, main thread", m1 - m0))
     print("%-44s %10.3f /s" % ("wake-ups per second (target 0)", rate))
     print("%-44s %12s" % ("target met", "yes" if rate == 0 and alive else "NO"))
-    print("idle_seconds=%.1f idle_threads=%d idle_switches=%d idle_wakeups_per_s=%.3f idle_target_met=%d"
-          % (t1 - t0, threads, s1 - s0, rate, int(rate == 0 and alive)))
+    print("%-44s %9d kB" % ("VmRSS", mem.get("VmRSS", 0)))
+    print("%-44s %12s" % ("  RssAnon / RssFile", "%d / %d kB" % (mem.get("RssAnon", 0), mem.get("RssFile", 0))))
+    print("%-44s %9d kB" % ("PSS", mem.get("Pss", 0)))
+    print("idle_seconds=%.1f idle_threads=%d idle_switches=%d idle_wakeups_per_s=%.3f idle_target_met=%d "
+          "idle_vmrss_kb=%d idle_vmhwm_kb=%d idle_rss_anon_kb=%d idle_rss_file_kb=%d idle_pss_kb=%d"
+          % (t1 - t0, threads, s1 - s0, rate, int(rate == 0 and alive), mem.get("VmRSS", 0), mem.get("VmHWM", 0),
+             mem.get("RssAnon", 0), mem.get("RssFile", 0), mem.get("Pss", 0)))
 
 
 def main(argv=None):
@@ -478,7 +596,11 @@ def main(argv=None):
     ap.add_argument("--latency-seconds", type=float, default=60.0,
                     help="recording length per buffer_ms (default 60: about 9 spasms)")
     ap.add_argument("--latency-sensors", type=int, default=3, help="EMG sensors in the latency runs (default 3)")
-    ap.add_argument("--resource-seconds", type=float, default=30.0)
+    ap.add_argument("--resource-seconds", type=float, default=30.0, help="per sensor count (default 30)")
+    ap.add_argument("--resource-sensors", default="1,4,16", help="sensor counts to measure (default 1,4,16)")
+    ap.add_argument("--resource-buffer-ms", type=int, default=50, help="buffer_ms of those sensors (default 50)")
+    ap.add_argument("--sensors-per-emulator", type=int, default=4,
+                    help="sensors one emulator process serves, each on its own connection (default 4)")
     ap.add_argument("--idle-seconds", type=float, default=20.0)
     ap.add_argument("--only", choices=("latency", "resources", "idle"), action="append")
     a = ap.parse_args(argv)
