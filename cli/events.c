@@ -172,7 +172,7 @@ static int run(const struct options *o) {
         } else
                 r = print_human(o, &l);
         if (r == EX_OK && l.n >= o->limit && !o->limit_given)
-                fprintf(stderr, "spasmctl events: only the newest %u are shown; --limit (up to %u) or --since "
+                fprintf(stderr, "spasmctl events: only the newest %u are shown; --limit (up to %d) or --since "
                         "choose others\n", o->limit, MAX_LIMIT);
 out:
         event_list_done(&l);

@@ -181,7 +181,7 @@ static unsigned reasons(const struct report *rp, void (*reason)(const char *text
 
         for (unsigned k = 0; k < rp->n_days; k++)
                 if (rp->days[k].spasms > REPORT_SPASMS_PER_DAY) {
-                        snprintf(text, sizeof text, "%u spasms on %s, more than %u in a day", rp->days[k].spasms,
+                        snprintf(text, sizeof text, "%u spasms on %s, more than %d in a day", rp->days[k].spasms,
                                  time_format(a, TIME_DAY, rp->days[k].start_usec), REPORT_SPASMS_PER_DAY);
                         reason(text, userdata);
                         n++;
@@ -245,7 +245,7 @@ static void print_human(const struct report *rp) {
         print_days(rp);
         putchar('\n');
         if (!rp->complete)
-                printf("More than %u events: only the newest are counted, the earliest days are incomplete.\n",
+                printf("More than %d events: only the newest are counted, the earliest days are incomplete.\n",
                        MAX_EVENTS);
 
         printf("In all: %u %s", rp->spasms, rp->spasms == 1 ? "spasm" : "spasms");
