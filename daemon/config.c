@@ -203,6 +203,11 @@ static int handler(void *user, const char *section, const char *name, const char
                 return 0;
         if (!name)
                 return 1; /* a section header alone */
+        /* inih hands keys above the first header over with section "": no section
+         * matches, so without this they would count as keys of a sensor that is not there. */
+        if (!section[0])
+                return fail(p, "%s= comes before any section; put it under [daemon], [detector], [history], "
+                            "[advisory] or [sensor.NAME]", name);
         if (strcmp(section, p->section) != 0 && !enter_section(p, section))
                 return 0;
 
