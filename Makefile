@@ -136,6 +136,14 @@ sim-check: $(SPASMCTL)
 man-lint:
 	@mandoc -Tlint -Wwarning man/*.[0-9] && echo "man: mandoc -Tlint clean"
 
+# cppcheck and clang-tidy (.clang-tidy) on daemon/ and cli/ with the project's flags; a finding
+# not accepted, with a reason, in tests/lint/baseline.txt fails. `tests/lint/lint.sh BUILD --update`
+# lists the new ones in the baseline's format.
+.PHONY: lint
+lint:
+	@command -v cppcheck > /dev/null && command -v clang-tidy > /dev/null || ./tools/deps.sh
+	@tests/lint/lint.sh $(BUILD) -- $(CPPFLAGS_ALL) $(SYS_CFLAGS) -pthread
+
 rig-check:
 	@$(PYTHON) tests/rig/test_emulator.py
 	@$(PYTHON) tests/rig/local_test.py
@@ -145,17 +153,66 @@ $(BUILD)/iio-read: tests/integration/iio-read.c $(LIBSENSOR) $(LIBCOMMON)
 	$(CC) $(CPPFLAGS_ALL) $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -MMD -MP -o $@ $< \
 		$(LIBSENSOR) $(LIBCOMMON) $(SYS_LIBS) -lm
 
+# LD_PRELOAD shims for tests/integration/test-faults.sh: EIO from the history's storage on demand, a
+# wall clock that jumps. Never sanitized: they go into plain and ASan daemons alike.
+FAULT_SHIMS = $(BUILD)/fault/eio.so $(BUILD)/fault/clock.so
+
+$(BUILD)/fault/%.so: tests/fault/%.c
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared $(LDFLAGS) -o $@ $<
+
+integration: $(FAULT_SHIMS)
+
 integration: $(SPASMCTL) $(SPASMD) $(BUILD)/iio-read
 	@for t in tests/integration/test-*.sh; do $$t $(BUILD) || exit 1; done
 
 check: need-deps
 	@$(MAKE) --no-print-directory man-lint
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit-plain
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory rig-check
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 integration
 	@$(MAKE) --no-print-directory sim-check
+
+# --- fuzzing ----------------------------------------------------------------
+# make fuzz         every target in tests/fuzz/ under libFuzzer (clang, ASan+UBSan) for
+#                   FUZZ_SECONDS each, FUZZ_JOBS at a time; FUZZ_TARGETS= picks some.
+#                   New inputs go to build/fuzz/corpus/, crashes to build/fuzz/crashes/.
+# make fuzz-replay  the committed corpora and crash reproducers, once each, through the
+#                   same targets built by $(CC) with ASan+UBSan: part of check, no clang needed
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz-%.c,%,$(sort $(wildcard tests/fuzz/fuzz-*.c)))
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_CC ?= clang-14
+FUZZ_DEPS = tests/fuzz/fuzz-util.h $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT)
+
+.PHONY: fuzz fuzz-replay
+
+$(BUILD)/fuzz-replay/%: tests/fuzz/fuzz-%.c tests/fuzz/replay-main.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/fuzz $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ \
+		$< tests/fuzz/replay-main.c $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT) $(SYS_LIBS) -lm
+
+$(BUILD)/fuzzer/%: tests/fuzz/fuzz-%.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -Itests/fuzz $(SYS_CFLAGS) $(CPPFLAGS) $(CFLAGS_ALL) -fsanitize=fuzzer $(LDFLAGS_ALL) \
+		$(LDFLAGS) -o $@ $< $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT) $(SYS_LIBS) -lm
+
+fuzz-replay:
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 $(FUZZ_TARGETS:%=build/asan/fuzz-replay/%)
+	@tests/fuzz/replay.sh build/asan/fuzz-replay $(FUZZ_TARGETS)
+
+# The daemon's objects get libFuzzer's coverage hooks too (fuzzer-no-link), in their own BUILD;
+# the detector's without comparison tracing, which costs its per-sample loops half their time
+# and finds nothing there: no input is compared with a constant.
+fuzz:
+	@./tools/deps.sh fuzz
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) SANITIZE=1 CFLAGS=-fsanitize=fuzzer-no-link \
+		DETECT_OPT="$(DETECT_OPT) -fno-sanitize-coverage=trace-cmp" $(FUZZ_TARGETS:%=build/fuzz/fuzzer/%)
+	@tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # --- demo and bench ---------------------------------------------------------
 DEMO_RECORDING := tests/data/demo-lumbar.csv
@@ -169,6 +226,15 @@ bench: need-deps
 	@$(PYTHON) tests/bench/bench.py --bench $(BUILD)/bench-detector
 	@$(PYTHON) tests/bench/bench_live.py --spasmd $(SPASMD) --seconds 40
 	@$(PYTHON) tests/bench/bench_e2e.py --spasmd $(SPASMD)
+
+# Not in make check: a simulated day (the soak_hour scene played 24 times over) through the
+# iiod emulator and spasmd at 40x real time, about 40 minutes; RSS, fds, history, dropped samples
+# and events against spasmctl analyze. SOAK_ARGS="--hours 2" for a short one; see tests/soak/soak.py.
+.PHONY: soak
+soak: need-deps $(SPASMCTL) $(SPASMD)
+	@mkdir -p $(BUILD)/soak
+	@$(PYTHON) tests/soak/soak.py --spasmd $(SPASMD) --spasmctl $(SPASMCTL) --workdir $(BUILD)/soak \
+		--report $(BUILD)/soak/report.md $(SOAK_ARGS)
 
 $(BUILD)/bench-detector: tests/bench/bench-detector.c $(LIBDETECT)
 	@mkdir -p $(@D)

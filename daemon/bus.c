@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus-internal.h"
 #include "macro.h"
 #include "log.h"
+#include "ratelimit.h"
 
 #define ERROR_PREFIX "org.spasmd.Error."
 #define EVENT_SIG "(tssttddddss)"
@@ -24,14 +26,82 @@ static int append_event(sd_bus_message *m, const struct event_record *r) {
                                      r->id ? spasm_posture_to_string(r->posture) : "");
 }
 
+/*
+ * GetEvents reads and checks the whole history file on every call (about
+ * 15 ms for 10000 events here, 0.5 s for a full 64 MiB file), on the loop
+ * that also runs the detectors, so anyone may call it but no one may keep
+ * the loop busy with it. Per connection: 20 calls at once, then 10 a
+ * second; 50000 events at once, then 20000 a second; 1 s of the loop at
+ * once, then 200 ms a second. All connections together: the same 1 s, then
+ * 200 ms a second, since opening more connections is cheap. Root is not
+ * exempt: the limits are far above what a client that reads the history
+ * needs, and telling root apart would cost a round trip to the bus on
+ * every call. One bus per process: the table is static.
+ */
+static const struct ratelimit_config get_events_limits = {
+        .client = {
+                [RATELIMIT_CALLS] = { .burst = 20, .per_s = 10 },
+                [RATELIMIT_ROWS] = { .burst = 50000, .per_s = 20000 },
+                [RATELIMIT_BUSY] = { .burst = 1000000, .per_s = 200000 },
+        },
+        .total_busy = { .burst = 1000000, .per_s = 200000 },
+};
+static struct ratelimit get_events_limit;
+static bool get_events_limit_ready;
+static uint64_t get_events_logged_usec;
+
+static uint64_t monotonic_usec(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (uint64_t) t.tv_sec * 1000000 + (uint64_t) t.tv_nsec / 1000;
+}
+
+static int refuse_get_events(sd_bus_message *m, sd_bus_error *error, uint64_t now, uint64_t wait_usec,
+                             enum ratelimit_kind why) {
+        /* Once a minute at most: a flood must not become a flood of log lines. */
+        if (get_events_logged_usec == 0 || now - get_events_logged_usec >= 60 * 1000000ULL) {
+                uint64_t n = ratelimit_take_refused(&get_events_limit);
+                const char *sender = sd_bus_message_get_sender(m);
+                log_notice("GetEvents: %llu call%s refused as too frequent since the last such line (the latest "
+                           "from %s); one line a minute at most", (unsigned long long) n, n == 1 ? "" : "s",
+                           sender ? sender : "a direct connection");
+                get_events_logged_usec = now;
+        }
+        unsigned long long ms = wait_usec / 1000 + 1;
+        switch (why) {
+        case RATELIMIT_ROWS:
+                return sd_bus_error_setf(error, ERROR_PREFIX "RateLimited",
+                                         "too many events asked for with GetEvents; wait %llu ms", ms);
+        case RATELIMIT_BUSY:
+                return sd_bus_error_setf(error, ERROR_PREFIX "RateLimited",
+                                         "GetEvents calls kept spasmd too busy; wait %llu ms", ms);
+        case RATELIMIT_TOTAL_BUSY:
+                return sd_bus_error_setf(error, ERROR_PREFIX "RateLimited",
+                                         "too many GetEvents calls from all clients; wait %llu ms", ms);
+        default:
+                return sd_bus_error_setf(error, ERROR_PREFIX "RateLimited", "too many GetEvents calls; wait %llu ms",
+                                         ms);
+        }
+}
+
 static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         struct event_record *events = NULL;
-        uint64_t since;
+        struct ratelimit_client *client;
+        enum ratelimit_kind why;
+        uint64_t since, wait_usec, start = monotonic_usec();
         uint32_t limit;
         size_t n = 0;
         int r;
+
+        if (!get_events_limit_ready) {
+                ratelimit_init(&get_events_limit, &get_events_limits);
+                get_events_limit_ready = true;
+        }
+        /* Before anything else, so that even malformed calls count. */
+        if (ratelimit_admit(&get_events_limit, sd_bus_message_get_sender(m), start, &client, &wait_usec, &why) < 0)
+                return refuse_get_events(m, error, start, wait_usec, why);
 
         r = sd_bus_message_read(m, "tu", &since, &limit);
         if (r < 0)
@@ -43,9 +113,11 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
                                          "limit %u is over %d; page with since_usec instead", limit,
                                          BUS_GET_EVENTS_MAX);
         r = b->ops->get_events(b->userdata, since, limit, &events, &n);
-        if (r < 0)
-                return sd_bus_error_setf(error, ERROR_PREFIX "HistoryUnavailable", "the event history cannot be read: %s",
-                                         strerror(-r));
+        if (r < 0) {
+                ratelimit_charge(&get_events_limit, client, 0, monotonic_usec() - start);
+                return sd_bus_error_setf(error, ERROR_PREFIX "HistoryUnavailable",
+                                         "the event history cannot be read: %s", strerror(-r));
+        }
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', EVENT_SIG);
@@ -54,9 +126,10 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         free(events);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        ratelimit_charge(&get_events_limit, client, n, monotonic_usec() - start);
+        return r;
 }
 
 static int method_calibrate(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -393,8 +466,11 @@ void bus_calibration_done(struct bus *b, const struct calibration_level *levels,
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
-        if (r < 0)
+        if (r < 0) {
+                /* The caller waits for an answer: an error is one. */
                 log_warning_errno(r, "cannot answer Calibrate: %s", strerror(-r));
+                (void) sd_bus_reply_method_errnof(b->calibrate_call, r, "cannot send the calibration levels: %m");
+        }
         b->calibrate_call = sd_bus_message_unref(b->calibrate_call);
 }
 

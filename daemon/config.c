@@ -169,6 +169,9 @@ static int set_value(struct parse_state *p, const struct key *k, void *base, con
         case KEY_STRING:
                 if (!*value || strlen(value) >= CONFIG_VALUE_MAX)
                         return fail(p, "%s=%s: empty or too long; use %s", k->name, value, k->help);
+                /* inih would read it back as a comment: --check-config's output must load again. */
+                if (value[0] == ';' || value[0] == '#')
+                        return fail(p, "%s=%s: a value cannot start with ; or #; use %s", k->name, value, k->help);
                 if (k->section == SECTION_HISTORY && value[0] != '/')
                         return fail(p, "%s=%s: use %s", k->name, value, k->help);
                 snprintf(field, CONFIG_VALUE_MAX, "%s", value);

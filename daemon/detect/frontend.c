@@ -92,6 +92,14 @@ static inline float lane_sum(const lanes *v) {
                 sum += (*v)[i];
         return sum;
 }
+/* No electrode gives a volt; a sample that far out is a broken reading, and
+ * its square would overflow the filters' floats and blind the channel. */
+#define SAMPLE_MAX_UV 1e7f
+
+static bool usable(float x) {
+        return isfinite(x) && fabsf(x) <= SAMPLE_MAX_UV;
+}
+
 
 /* Built twice where the compiler can: with AVX2 a group of eight lanes is
  * one register, elsewhere two. Same IEEE operations per lane either way (no
@@ -110,13 +118,13 @@ void frontend_sample(struct frontend *f, const float *emg) {
                 /* Start the high-pass from the signal's own level, not from a
                  * step up from zero that would ring for a second. */
                 for (unsigned c = 0; c < n; c++)
-                        f->origin[c] = f->last_good[c] = isfinite(emg[c]) ? emg[c] : 0.0f;
+                        f->origin[c] = f->last_good[c] = usable(emg[c]) ? emg[c] : 0.0f;
                 f->started = true;
         }
 
         for (unsigned c = 0; c < n; c++) {
                 float x = emg[c];
-                if (!isfinite(x)) {
+                if (!usable(x)) {
                         f->bad_samples[c]++;
                         x = f->last_good[c];
                 }

@@ -192,7 +192,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         (void) argc;
         (void) argv;
 
-        pending_bugs = getenv("SPASMD_FUZZ_PENDING") != NULL;
+        pending_bugs = true; /* the bugs once gated here are fixed: every input is checked */
 
         /* An abstract socket: nothing on disk to clean up, and the pid keeps parallel runs apart. */
         int n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "spasmd-fuzz-bus-%d", (int) getpid());

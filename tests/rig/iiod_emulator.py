@@ -4,7 +4,8 @@
 as IIO devices, for the real libiio `ip:` backend and for spasmd.
 
     python3 tests/rig/iiod_emulator.py --port 0 [--port-file FILE]
-        --emg RECORDING.csv [--imu RECORDING.csv] [--speed 1.0] [--loop]
+        --emg RECORDING.csv [--imu RECORDING.csv] [--speed 1.0] [--loop | --loops N]
+        [--progress FILE] [--shared-clock] [--lockstep S] [--max-lag S]
         [--fault KIND[:ARG]]... [-v]
 
 Prints "listening on 127.0.0.1:PORT" once ready; runs until SIGTERM/SIGINT and
@@ -27,6 +28,34 @@ Every buffer (OPEN) streams from the recording's first row, at rate x speed
 samples per second (--speed 0: as fast as the client reads). At the end of
 the recording the last short chunk is sent and READBUF then waits forever
 (the client times out), unless --loop (data wraps, timestamps go on).
+--loops N wraps too, but only until the recording has been served N times
+over; then the stream ends as above (make soak: a long run from a short file).
+
+--shared-clock: every buffer times its samples (pacing and timestamps) from
+the first OPEN since start instead of its own, so that devices opened one
+after the other stay in step at any --speed (a buffer opened later first
+gets, at once, the samples it would have had by then).
+
+--lockstep S: a buffer starts a chunk only if that chunk's first sample is
+at most S seconds of recording time ahead of what every other open buffer
+(of any client) has sent: devices read by different threads stay within S
+plus a chunk of each other whatever the scheduling. A client that opens
+two buffers but reads only one stalls it.
+
+--max-lag S (--speed > 0): when a chunk goes out more than S wall seconds
+after it was due (the emulator or the client was held up), the clock of
+every buffer is held back by the excess, instead of catching up in a burst
+of up to lateness x speed seconds of samples. Timestamps stay those of the
+recording (no gap): the emulator's time just ran slower for a moment.
+
+--progress FILE: about 5 times a second (and on exit), when something
+changed, FILE is replaced by one JSON object: {"time": monotonic seconds,
+"slip": --max-lag's hold-back so far, wall s, "devices": {"iio:device0":
+{"rate": served Hz, "samples": recording rows per pass, "sent": samples
+sent over every stream so far, "opens": buffers opened, "ended": streams
+that reached their end, "max_late": the longest, in wall seconds, that a
+chunk went out after it was due (with --speed > 0; it then goes out at
+once: a burst)}, ...}}.
 
 Faults (repeatable). Times count from the first OPEN since start, in wall
 seconds, except drop, which is in recording time so that it is exact:
@@ -42,6 +71,7 @@ seconds, except drop, which is in recording time so that it is exact:
 
 import argparse
 import errno
+import json
 import math
 import os
 import select
@@ -101,6 +131,10 @@ class Source:
         self.started = started           # monotonic time of the server's start, for "raw"
         self.buffer_attrs = {"length": "1024", "watermark": "1"}
         self.open_count = 0
+        self.opens = 0                   # buffers ever opened, for --progress
+        self.sent = 0                    # samples ever sent, for --progress
+        self.ended = 0                   # streams that reached their end, for --progress
+        self.max_late = 0.0              # longest a chunk went out after it was due, s (--speed > 0)
         self.lock = threading.Lock()
         ns = 1e9 * decim / file_rate
         self.ns_per_sample = int(ns) if float(ns).is_integer() else ns
@@ -187,7 +221,7 @@ class Stream:
     """One open buffer: which channels, where in the recording, and when each
     sample becomes available."""
 
-    def __init__(self, src, bits, samples_count, speed, loop, drops):
+    def __init__(self, src, bits, samples_count, speed, loop, drops, loops=0):
         self.src = src
         self.bits = bits
         self.channels = [c for c in src.device.channels if c.index in bits]
@@ -196,6 +230,8 @@ class Stream:
         self.samples_count = samples_count
         self.speed = speed
         self.loop = loop
+        self.loops = loops               # > 0: end after this many passes (--loops)
+        self.ended = False
         self.t_open = time.monotonic()
         self.t0_ns = time.time_ns()
         self.pos = 0
@@ -210,7 +246,9 @@ class Stream:
         for j, k in self.drops:
             keep &= (idx < j) | (idx >= j + k)
         idx = idx[keep][:n]
-        if not self.loop:
+        if self.loops > 0:
+            idx = idx[idx < self.src.n * self.loops]
+        elif not self.loop:
             idx = idx[idx < self.src.n]
         return idx
 
@@ -435,10 +473,14 @@ class Connection(threading.Thread):
         if dev.id in self.streams:
             return -errno.EBUSY
         self.server.streaming_started()
-        st = Stream(src, bits, cmd.num, self.server.speed, self.server.loop, self.server.faults.drop)
+        st = Stream(src, bits, cmd.num, self.server.speed, self.server.loop, self.server.faults.drop,
+                    self.server.loops)
+        if self.server.shared_clock:
+            st.t_open, st.t0_ns = self.server.clock0
         self.streams[dev.id] = st
         with src.lock:
             src.open_count += 1
+            src.opens += 1
             src.buffer_attrs["length"] = str(cmd.num)
         log(f"{self.peer}: OPEN {dev.name} {cmd.num} samples, channels "
             f"{' '.join(c.id for c in st.channels)} ({st.sample_size} bytes per sample)")
@@ -478,17 +520,55 @@ class Connection(threading.Thread):
         while sent < total:
             idx = st.plan(min(total - sent, st.samples_count, MAX_PIECE_SAMPLES))
             if len(idx) == 0:                  # end of the recording
+                if not st.ended:
+                    st.ended = True
+                    with src.lock:
+                        src.ended += 1
                 if sent:
                     break
                 log(f"{self.peer}: end of the recording; READBUF waits")
                 self._wait_hangup(None)
-            self.wait_ready(st.ready_at(idx))
+            if srv.lockstep > 0:
+                self.wait_lockstep(st, int(idx[0]))
+            while True:
+                ready_at = st.ready_at(idx) + srv.slip
+                self.wait_ready(ready_at)
+                if time.monotonic() >= st.ready_at(idx) + srv.slip:
+                    break                      # else the clock was held back meanwhile
+            if st.speed > 0:
+                late = time.monotonic() - ready_at
+                if late > src.max_late:
+                    src.max_late = late
+                if srv.max_lag > 0 and late > srv.max_lag:
+                    with srv.lock:
+                        srv.slip += late - srv.max_lag
             data = st.take(idx)
             head = P.reply(len(data)) + (mask if sent == 0 else b"")
             self.send(head + data)
             sent += len(idx)
+            with src.lock:
+                src.sent += len(idx)
+            if srv.lockstep > 0:
+                with srv.step:
+                    srv.step.notify_all()
         if sent * ss < cmd.num:
             self.send(P.reply(0))
+
+    def wait_lockstep(self, st, first):
+        """--lockstep: until sample `first` of st is at most lockstep seconds
+        ahead of every other open, unfinished buffer."""
+        srv = self.server
+        t = first / st.src.rate
+        while True:
+            if self.aborted:
+                raise Aborted()
+            with srv.lock:
+                others = [o for c in srv.conns for o in list(c.streams.values())]
+            behind = [o.pos / o.src.rate for o in others if o is not st and not o.ended]
+            if not behind or t <= min(behind) + srv.lockstep:
+                return
+            with srv.step:
+                srv.step.wait(0.05)
 
     def wait_ready(self, ready_at):
         srv = self.server
@@ -557,10 +637,13 @@ class Connection(threading.Thread):
 # The server
 
 class Server:
-    def __init__(self, sources, speed, loop, faults, description, ctx_attrs, verbose):
+    def __init__(self, sources, speed, loop, faults, description, ctx_attrs, verbose, loops=0, progress=None):
         self.sources = sources
         self.speed = speed
         self.loop = loop
+        self.loops = loops
+        self.progress = progress
+        self._progress_last = None
         self.faults = faults
         self.verbose = verbose
         self.xml = P.context_xml([s.device for s in sources], description, ctx_attrs).encode()
@@ -569,6 +652,12 @@ class Server:
         self.stop = threading.Event()
         self.started = threading.Event()
         self.t_first_open = None
+        self.shared_clock = False
+        self.lockstep = 0.0              # s of recording time; 0: off
+        self.max_lag = 0.0               # wall s; 0: off
+        self.slip = 0.0                  # wall s every buffer's clock is held back (--max-lag)
+        self.step = threading.Condition()   # a chunk went out (--lockstep)
+        self.clock0 = None               # (monotonic, CLOCK_REALTIME ns) of the first OPEN
 
     # --- lookups
     def find(self, ident):
@@ -586,6 +675,7 @@ class Server:
         with self.lock:
             if self.t_first_open is None:
                 self.t_first_open = time.monotonic()
+                self.clock0 = (self.t_first_open, time.time_ns())
                 self.started.set()
 
     def stall_end(self, now):
@@ -693,9 +783,36 @@ class Server:
         if not P.same_number(value, want):
             raise P.ProtoError(errno.EINVAL)
 
+    # --- --progress
+    def write_progress(self):
+        devices = {}
+        for s in self.sources:
+            with s.lock:
+                devices[s.device.id] = {"rate": s.rate, "samples": s.n, "sent": s.sent, "opens": s.opens,
+                                        "ended": s.ended, "max_late": round(s.max_late, 4)}
+        state = {"slip": round(self.slip, 4), "devices": devices}
+        if state == self._progress_last:
+            return
+        self._progress_last = state
+        tmp = self.progress + ".tmp"
+        try:
+            with open(tmp, "w") as f:
+                json.dump(dict(state, time=time.monotonic()), f)
+                f.write("\n")
+            os.replace(tmp, self.progress)
+        except OSError as e:
+            log(f"--progress {self.progress}: {e.strerror}")
+
+    def progress_thread(self):
+        while not self.stop.wait(0.2):
+            self.write_progress()
+
     # --- serving
     def serve(self, lsock, wake_fd):
         threading.Thread(target=self.fault_thread, daemon=True, name="faults").start()
+        if self.progress:
+            self.write_progress()
+            threading.Thread(target=self.progress_thread, daemon=True, name="progress").start()
         p = select.poll()
         p.register(lsock, select.POLLIN)
         p.register(wake_fd, select.POLLIN)
@@ -731,6 +848,8 @@ class Server:
             c.abort()
         for c in conns:
             c.join(timeout=2.0)
+        if self.progress:
+            self.write_progress()
 
 
 def main(argv=None):
@@ -742,6 +861,15 @@ def main(argv=None):
     ap.add_argument("--imu", help="recording v1 with acc_*/gyr_* columns (default: the EMG one, if it has them)")
     ap.add_argument("--speed", type=float, default=1.0, help="real-time factor; 0: as fast as the client reads")
     ap.add_argument("--loop", action="store_true", help="wrap around at the end of the recording")
+    ap.add_argument("--loops", type=int, default=0, metavar="N",
+                    help="wrap around, but end after serving the recording N times over")
+    ap.add_argument("--shared-clock", action="store_true",
+                    help="time every buffer from the first OPEN, so that devices stay in step")
+    ap.add_argument("--lockstep", type=float, default=0.0, metavar="S",
+                    help="keep every buffer within S s of recording time of the others")
+    ap.add_argument("--max-lag", type=float, default=0.0, metavar="S",
+                    help="hold every buffer's clock back rather than send more than S s late in a burst")
+    ap.add_argument("--progress", metavar="FILE", help="keep FILE up to date with the samples sent (JSON)")
     ap.add_argument("--fault", action="append", default=[], metavar="KIND[:ARG]",
                     help="disconnect:S, stall:S[:D], garbage:S, drop:S:N (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log every command")
@@ -751,6 +879,12 @@ def main(argv=None):
         ap.error("--port must be 0 to 65535")
     if not (args.speed >= 0 and math.isfinite(args.speed)):
         ap.error("--speed must be >= 0")
+    if args.loops < 0:
+        ap.error("--loops must be >= 1")
+    if not (args.lockstep >= 0 and math.isfinite(args.lockstep)):
+        ap.error("--lockstep must be >= 0")
+    if not (args.max_lag >= 0 and math.isfinite(args.max_lag)):
+        ap.error("--max-lag must be >= 0")
     try:
         faults = Faults(args.fault)
     except ValueError as e:
@@ -782,7 +916,10 @@ def main(argv=None):
     for k, v in emg.meta.items():
         attrs[f"recording,{k}"] = v
     desc = f"spasmd iiod emulator: {os.path.basename(args.emg)}, {P.format_rate(emg.rate_hz)} Hz"
-    server = Server(sources, args.speed, args.loop, faults, desc, attrs, args.verbose)
+    server = Server(sources, args.speed, args.loop, faults, desc, attrs, args.verbose, args.loops, args.progress)
+    server.shared_clock = args.shared_clock
+    server.lockstep = args.lockstep
+    server.max_lag = args.max_lag
 
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -20,6 +20,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from builder import Scene, write_recording  # noqa: E402
+import models as m  # noqa: E402
 
 # --------------------------------------------------------------------------
 # Check scenes. Each takes a fresh Scene and scripts it; parameters not given
@@ -520,6 +521,64 @@ def demo_lumbar(sc):
 DEMO = {"demo-lumbar": (demo_lumbar, 1000, True, "supine", 50)}
 
 # --------------------------------------------------------------------------
+# Soak (make soak: tests/soak/soak.py plays this hour 24 times over)
+
+SOAK_SECONDS = 3600.0      # the hour that is looped
+SOAK_SEAM_S = 5.0          # extra rest at the end that soak.py crossfades into the start
+
+
+def soak_hour(sc):
+    """An hour at home for make soak: lying, a spasm or a few twitches every
+    1.5-3 min, twice getting up for a walk; starts and ends at rest lying in
+    the same position, so that it can be played in a loop."""
+    rng = sc.rng
+    q_start = sc.q.copy()
+    end = SOAK_SECONDS + SOAK_SEAM_S
+    sc.rest(20.0, 23.0)                     # 15-18 s after soak.py's crossfade takes SOAK_SEAM_S
+    plan = ["spasm", "twitches", "spasm", "spasm", "twitches", "up",
+            "spasm", "twitches", "cable", "spasm", "twitches", "spasm", "up"]
+    longest = {"spasm": 90.0, "twitches": 15.0, "cable": 4.0, "up": 100.0}
+    k, gap = 0, 0.0
+    while True:
+        act = plan[k % len(plan)]
+        k += 1
+        if sc.t + gap + longest[act] + 40.0 > end:   # the end: 20 s + 4 s back into position + rest + the seam
+            break
+        sc.rest(gap)
+        if act == "spasm":
+            dur = min(random_spasm_duration(rng), longest["spasm"])
+            pulse = (rng.uniform(0.4, 0.9), rng.uniform(1.0, 8.0)) if rng.random() < 0.35 else None
+            sc.spasm(dur, pulse=pulse, jerk=rng.random() < 0.25)
+        elif act == "twitches":
+            for i in range(int(rng.integers(1, 4))):
+                if i:
+                    sc.rest(1.5, 5.0)
+                sc.twitch()
+        elif act == "cable":
+            sc.cable_artefact()
+        else:   # up for a walk, then back to bed
+            sc.transition(["sitting", "standing"])
+            sc.rest(3.0, 8.0)
+            sc.walk(rng.uniform(15.0, 40.0))
+            sc.rest(3.0, 8.0)
+            sc.bend()
+            sc.rest(3.0, 8.0)
+            sc.transition(["sitting", "supine"])
+        gap = rng.uniform(90.0, 180.0)
+    # Back to the starting position (same gravity vector; the heading may have
+    # turned), slowly, then rest to the end: the loop's seam is all rest.
+    sc.rest(20.0)
+    q_back = m.quat_mul(m.quat_axis("y", sc.heading), q_start)
+    sc._move(sc.t, sc.t + 4.0, q_back)
+    sc.rest(end - sc.t)
+    # No electrode pop near the seam (the pops keep away from impedance
+    # changes; these two change the noise by a factor of 1, i.e. not at all).
+    sc.impedance += [(0, 0.0, 30.0, 1.0, 0.2, 0.2), (0, end - 30.0, end, 1.0, 0.2, 0.2)]
+
+
+SOAK = {"soak_hour": (soak_hour, 1000, True, "supine", 50)}
+
+# --------------------------------------------------------------------------
 # Sets
 
 
@@ -549,10 +608,12 @@ def scene_set(which):
         return _full()
     if which == "demo":
         return dict(DEMO)
+    if which == "soak":
+        return dict(SOAK)
     raise ValueError(which)
 
 
-DEFAULT_SEED = {"check": 1, "full": 1001, "demo": 7}
+DEFAULT_SEED = {"check": 1, "full": 1001, "demo": 7, "soak": 24}
 
 
 def scene_seed(seed, name):
@@ -616,7 +677,7 @@ def generate(which, out, seed=None, only=None, jobs=2, quiet=False):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", help="output directory (default: tests/data for demo)")
-    ap.add_argument("--set", default="check", choices=("check", "full", "demo"))
+    ap.add_argument("--set", default="check", choices=("check", "full", "demo", "soak"))
     ap.add_argument("--seed", type=int, help="base seed (default: %s)" % DEFAULT_SEED)
     ap.add_argument("--only", action="append", metavar="NAME", help="only this scene (repeatable)")
     ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1))
