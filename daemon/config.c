@@ -145,6 +145,14 @@ static int enter_section(struct parse_state *p, const char *section) {
                     section);
 }
 
+/* A value starting with ; or # would read back as a comment (--check-config's
+ * output must load again); the history's directory must be absolute. */
+static bool string_value_ok(const struct key *k, const char *value) {
+        if (value[0] == ';' || value[0] == '#')
+                return false;
+        return k->section != SECTION_HISTORY || value[0] == '/';
+}
+
 static int set_value(struct parse_state *p, const struct key *k, void *base, const char *value) {
         char *end = NULL;
         void *field = (char *) base + k->offset;
@@ -169,11 +177,8 @@ static int set_value(struct parse_state *p, const struct key *k, void *base, con
         case KEY_STRING:
                 if (!*value || strlen(value) >= CONFIG_VALUE_MAX)
                         return fail(p, "%s=%s: empty or too long; use %s", k->name, value, k->help);
-                /* inih would read it back as a comment: --check-config's output must load again. */
-                if (value[0] == ';' || value[0] == '#')
-                        return fail(p, "%s=%s: a value cannot start with ; or #; use %s", k->name, value, k->help);
-                if (k->section == SECTION_HISTORY && value[0] != '/')
-                        return fail(p, "%s=%s: use %s", k->name, value, k->help);
+                if (!string_value_ok(k, value))
+                        return fail(p, "%s=%s: use %s (a value cannot start with ; or #)", k->name, value, k->help);
                 snprintf(field, CONFIG_VALUE_MAX, "%s", value);
                 return 1;
         case KEY_BOOL:
