@@ -68,6 +68,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -199,8 +200,10 @@ def analyze_looped(spasmctl, path, loops):
         pos = data.index(b"\n", pos) + 1
     pos = data.index(b"\n", pos) + 1          # the header row
     head, body = data[:pos], data[pos:]
+    err = tempfile.TemporaryFile()
     p = subprocess.Popen([spasmctl, "analyze", "--json", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+                         stderr=err)
+    fed = []
 
     def feed():
         try:
@@ -208,14 +211,19 @@ def analyze_looped(spasmctl, path, loops):
             for _ in range(loops):
                 p.stdin.write(body)
             p.stdin.close()
+            fed.append(True)
         except BrokenPipeError:
             pass
     t = threading.Thread(target=feed, daemon=True)
     t.start()
-    out, err = p.communicate()
+    out = p.stdout.read()
+    p.wait()
     t.join()
-    if p.returncode != 0:
-        raise SystemExit("soak: spasmctl analyze - (looped) failed (%d): %s" % (p.returncode, err.decode().strip()))
+    err.seek(0)
+    msg = err.read().decode(errors="replace").strip()
+    if p.returncode != 0 or not fed:
+        raise SystemExit("soak: spasmctl analyze - (looped) failed (%s): %s"
+                         % (p.returncode if p.returncode else "it stopped reading", msg))
     return read_analyze(out.decode().splitlines())
 
 
@@ -585,8 +593,11 @@ def main(argv=None):
     looped = None
     if not a.no_looped_analyze:
         t0 = time.monotonic()
-        looped_events, _ = analyze_looped(a.spasmctl, rec_path, a.hours)
+        looped_events, looped_summary = analyze_looped(a.spasmctl, rec_path, a.hours)
         looped = count(looped_events)
+        if not looped_summary or abs(looped_summary["duration_s"] - a.hours * scenes.SOAK_SECONDS) > 1.0:
+            raise SystemExit("soak: analyze on the looped stream read %s s, not %d h"
+                             % (looped_summary and looped_summary["duration_s"], a.hours))
         log("analyze on the looped stream: %s (%.0f s)" % (looped, time.monotonic() - t0))
 
     # --- verdicts
@@ -615,6 +626,9 @@ def main(argv=None):
           "%d == %d x %d = %d (spasm %d/%d, twitch %d/%d, voluntary %d/%d)"
           % (total_d, sum(hour_counts.values()), a.hours, total_e, daemon_counts["spasm"], expect["spasm"],
              daemon_counts["twitch"], expect["twitch"], daemon_counts["voluntary"], expect["voluntary"]))
+    if looped is not None:
+        check("events == analyze on the looped stream (the same %d h, seams included)" % a.hours,
+              daemon_counts == looped, "%d == %d" % (total_d, sum(looped.values())))
     check("history holds every event (GetEvents)", len(res["history"]) == total_d,
           "%d of %d" % (len(res["history"]), total_d))
     check("spasmd exits 0 on SIGTERM", res["exit"] == 0, str(res["exit"]))
