@@ -5,6 +5,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "ratelimit.h"
 
 #define BUS_SENSOR_CHANNELS 32
 
@@ -53,6 +54,9 @@ struct bus {
         char history_status[256];
 
         struct bus_sensor sensors[CONFIG_MAX_SENSORS];
+
+        struct ratelimit get_events_limit;
+        uint64_t get_events_logged_usec;
 };
 
 /* bus-sensor.c */

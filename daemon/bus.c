@@ -36,7 +36,7 @@ static int append_event(sd_bus_message *m, const struct event_record *r) {
  * 200 ms a second, since opening more connections is cheap. Root is not
  * exempt: the limits are far above what a client that reads the history
  * needs, and telling root apart would cost a round trip to the bus on
- * every call. One bus per process: the table is static.
+ * every call.
  */
 static const struct ratelimit_config get_events_limits = {
         .client = {
@@ -46,9 +46,6 @@ static const struct ratelimit_config get_events_limits = {
         },
         .total_busy = { .burst = 1000000, .per_s = 200000 },
 };
-static struct ratelimit get_events_limit;
-static bool get_events_limit_ready;
-static uint64_t get_events_logged_usec;
 
 static uint64_t monotonic_usec(void) {
         struct timespec t;
@@ -56,16 +53,16 @@ static uint64_t monotonic_usec(void) {
         return (uint64_t) t.tv_sec * 1000000 + (uint64_t) t.tv_nsec / 1000;
 }
 
-static int refuse_get_events(sd_bus_message *m, sd_bus_error *error, uint64_t now, uint64_t wait_usec,
-                             enum ratelimit_kind why) {
+static int refuse_get_events(struct bus *b, sd_bus_message *m, sd_bus_error *error, uint64_t now,
+                             uint64_t wait_usec, enum ratelimit_kind why) {
         /* Once a minute at most: a flood must not become a flood of log lines. */
-        if (get_events_logged_usec == 0 || now - get_events_logged_usec >= 60 * 1000000ULL) {
-                uint64_t n = ratelimit_take_refused(&get_events_limit);
+        if (b->get_events_logged_usec == 0 || now - b->get_events_logged_usec >= 60 * 1000000ULL) {
+                uint64_t n = ratelimit_take_refused(&b->get_events_limit);
                 const char *sender = sd_bus_message_get_sender(m);
                 log_notice("GetEvents: %llu call%s refused as too frequent since the last such line (the latest "
                            "from %s); one line a minute at most", (unsigned long long) n, n == 1 ? "" : "s",
                            sender ? sender : "a direct connection");
-                get_events_logged_usec = now;
+                b->get_events_logged_usec = now;
         }
         unsigned long long ms = wait_usec / 1000 + 1;
         switch (why) {
@@ -95,13 +92,9 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         size_t n = 0;
         int r;
 
-        if (!get_events_limit_ready) {
-                ratelimit_init(&get_events_limit, &get_events_limits);
-                get_events_limit_ready = true;
-        }
         /* Before anything else, so that even malformed calls count. */
-        if (ratelimit_admit(&get_events_limit, sd_bus_message_get_sender(m), start, &client, &wait_usec, &why) < 0)
-                return refuse_get_events(m, error, start, wait_usec, why);
+        if (ratelimit_admit(&b->get_events_limit, sd_bus_message_get_sender(m), start, &client, &wait_usec, &why) < 0)
+                return refuse_get_events(b, m, error, start, wait_usec, why);
 
         r = sd_bus_message_read(m, "tu", &since, &limit);
         if (r < 0)
@@ -114,7 +107,7 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
                                          BUS_GET_EVENTS_MAX);
         r = b->ops->get_events(b->userdata, since, limit, &events, &n);
         if (r < 0) {
-                ratelimit_charge(&get_events_limit, client, 0, monotonic_usec() - start);
+                ratelimit_charge(&b->get_events_limit, client, 0, monotonic_usec() - start);
                 return sd_bus_error_setf(error, ERROR_PREFIX "HistoryUnavailable",
                                          "the event history cannot be read: %s", strerror(-r));
         }
@@ -128,7 +121,7 @@ static int method_get_events(sd_bus_message *m, void *userdata, sd_bus_error *er
         free(events);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
-        ratelimit_charge(&get_events_limit, client, n, monotonic_usec() - start);
+        ratelimit_charge(&b->get_events_limit, client, n, monotonic_usec() - start);
         return r;
 }
 
@@ -291,6 +284,7 @@ int bus_new(sd_event *event, const char *address, const struct bus_ops *ops, voi
         snprintf(b->history_status, sizeof(b->history_status), "saving");
         snprintf(b->active.class, sizeof(b->active.class), "%s", "");
         b->last.mvc_pct = -1.0f;
+        ratelimit_init(&b->get_events_limit, &get_events_limits);
 
         r = open_bus(address, &b->bus);
         if (r < 0) {

@@ -245,13 +245,36 @@ static int handler(void *user, const char *section, const char *name, const char
         return fail(p, "unknown key %s; allowed here: %s", name, allowed[0] ? allowed : "none yet");
 }
 
+/* fgets() that also reports a NUL byte: inih would end the line there and read the rest as nothing. */
+static char *read_stream_line(char *str, int num, FILE *f, bool *nul) {
+        int n = 0;
+
+        while (n < num - 1) {
+                int c = getc(f);
+                if (c == EOF)
+                        break;
+                if (c == '\0') {
+                        *nul = true;
+                        c = ' ';
+                }
+                str[n++] = (char) c;
+                if (c == '\n')
+                        break;
+        }
+        if (n == 0)
+                return NULL;
+        str[n] = '\0';
+        return str;
+}
+
 /* inih's reader, counting lines so that errors can name them. */
 static char *read_line(char *str, int num, void *stream) {
         struct parse_state *p = stream;
+        bool nul = false;
         char *r;
 
         if (p->stream)
-                r = fgets(str, num, p->stream);
+                r = read_stream_line(str, num, p->stream, &nul);
         else {
                 if (!*p->text)
                         return NULL;
@@ -267,6 +290,10 @@ static char *read_line(char *str, int num, void *stream) {
         if (!r)
                 return NULL;
         p->line++;
+        /* What a power cut can leave of a file written without fsync; read as empty, it would drop every
+         * sensor on reload. */
+        if (nul && !p->failed)
+                fail(p, "NUL byte in the line: the file is damaged; rewrite it as text");
         size_t len = strlen(r);
         /* inih would split a longer line and misreport what follows. */
         if (len == (size_t) num - 1 && r[len - 1] != '\n' && !p->failed)

@@ -263,7 +263,8 @@ int iio_source_stop(struct iio_source *s) {
         /* While samples flow, the refill under way ends within a buffer's
          * time and the thread sees the flag: no cancel, so libiio closes
          * the buffer cleanly (and prints no errors about it). */
-        clock_gettime(CLOCK_REALTIME, &deadline);
+        /* Monotonic: a wall-clock step during the wait must neither cut the grace short nor stretch it. */
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
         uint64_t grace_ns = (uint64_t) (2e9 * (double) s->buffer_samples / s->rate) + 100000000u;
         if (grace_ns > (uint64_t) s->timeout_ms * 1000000u)
                 grace_ns = (uint64_t) s->timeout_ms * 1000000u;
@@ -273,7 +274,7 @@ int iio_source_stop(struct iio_source *s) {
                 deadline.tv_sec++;
                 deadline.tv_nsec -= 1000000000L;
         }
-        r = pthread_timedjoin_np(s->thread, NULL, &deadline);
+        r = pthread_clockjoin_np(s->thread, NULL, CLOCK_MONOTONIC, &deadline);
         if (r == ETIMEDOUT) {
                 /* Stalled or unplugged: wake the refill; the next one fails at once. */
                 iio_buffer_cancel(s->buf);

@@ -392,19 +392,16 @@ def cmd_reload(a):
         d.kill()
         d.wait()
     t = text(log)
-    # A file of NUL bytes is what a power cut can leave of a file written without fsync. inih stops
-    # each line at its first NUL, so today it reads as an empty configuration: a reload would remove
-    # every sensor. Shown, not counted, until daemon/config.c refuses it.
+    # A file of NUL bytes is what a power cut can leave of a file written without fsync; inih would stop
+    # each line at its first NUL and read it as an empty configuration, so a reload would drop every sensor.
     nul = os.path.join(a.work, "nul.conf")
     with open(nul, "wb") as f:
         f.write(b"\0" * 200)
     r = subprocess.run([a.spasmd, "--check-config", "--config", nul], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
-    if r.returncode == 78:
-        check(True, "reload: a file of NUL bytes is refused (--check-config exits 78)")
-    else:
-        note("KNOWN BUG, not counted: a configuration file of 200 NUL bytes passes --check-config (status %d) "
-             "as an empty configuration; SIGHUP with it removes every sensor" % r.returncode)
+    check(r.returncode == 78 and "nul.conf:1: NUL byte" in r.stderr,
+          "reload: a file of NUL bytes is refused, naming its line (--check-config exits 78)",
+          "status %d: %s" % (r.returncode, r.stderr.strip()))
     check(refused == len(broken) and all(alive_after),
           "reload: %d broken configurations refused one by one (\"reload failed, keeping the running "
           "configuration\"), the daemon running after each" % len(broken),

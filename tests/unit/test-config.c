@@ -174,6 +174,37 @@ static void test_dropins(void **state) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* A file a power cut left as NUL bytes must not read as an empty, valid configuration. */
+static void test_nul_bytes(void **state) {
+        (void) state;
+        char path[] = "/tmp/spasmd-config-nul-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        static const char zeros[200];
+        assert_int_equal(write(fd, zeros, sizeof(zeros)), (ssize_t) sizeof(zeros));
+        close(fd);
+
+        struct spasmd_config c;
+        config_defaults(&c);
+        c.n_sensors = 42;
+        assert_int_equal(config_load(path, NULL, false, &c, err, sizeof(err)), -EINVAL);
+        if (!strstr(err, ":1: NUL byte"))
+                fail_msg("message \"%s\" does not name line 1 and the NUL byte", err);
+        assert_int_equal(c.n_sensors, 42);
+
+        /* one NUL at the end of an otherwise good third line */
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("[detector]\non_ratio = 5\noff_ratio = 2", f);
+        fputc('\0', f);
+        fputs("\n", f);
+        fclose(f);
+        assert_int_equal(config_load(path, NULL, false, &c, err, sizeof(err)), -EINVAL);
+        if (!strstr(err, ":3: NUL byte"))
+                fail_msg("message \"%s\" does not name line 3", err);
+        unlink(path);
+}
+
 static void test_shipped_config_parses(void **state) {
         (void) state;
         struct spasmd_config c;
@@ -266,6 +297,7 @@ int main(void) {
                 cmocka_unit_test(test_full),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_dropins),
+                cmocka_unit_test(test_nul_bytes),
                 cmocka_unit_test(test_shipped_config_parses),
                 cmocka_unit_test(test_service_sections),
                 cmocka_unit_test(test_shipped_defaults_are_real),
