@@ -222,8 +222,9 @@ demo: need-deps $(SPASMCTL) $(SPASMD)
 	@tools/demo.sh $(BUILD) $(DEMO_RECORDING)
 
 bench: need-deps
-	@$(MAKE) --no-print-directory $(BUILD)/bench-detector $(SPASMD)
+	@$(MAKE) --no-print-directory $(BUILD)/bench-detector $(BUILD)/bench-history $(SPASMD)
 	@$(PYTHON) tests/bench/bench.py --bench $(BUILD)/bench-detector
+	@d=$$(mktemp -d) && $(BUILD)/bench-history $$d; r=$$?; rm -rf $$d; exit $$r
 	@$(PYTHON) tests/bench/bench_live.py --spasmd $(SPASMD) --seconds 40
 	@$(PYTHON) tests/bench/bench_e2e.py --spasmd $(SPASMD)
 
@@ -235,6 +236,10 @@ soak: need-deps $(SPASMCTL) $(SPASMD)
 	@mkdir -p $(BUILD)/soak
 	@$(PYTHON) tests/soak/soak.py --spasmd $(SPASMD) --spasmctl $(SPASMCTL) --workdir $(BUILD)/soak \
 		--report $(BUILD)/soak/report.md $(SOAK_ARGS)
+
+$(BUILD)/bench-history: tests/bench/bench-history.c $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBSENSOR) $(LIBCOMMON) $(LIBDETECT) $(SYS_LIBS) -lm
 
 $(BUILD)/bench-detector: tests/bench/bench-detector.c $(LIBDETECT)
 	@mkdir -p $(@D)

@@ -192,30 +192,12 @@ static size_t resync(const uint8_t *b, size_t len, size_t from) {
         return len;
 }
 
-int history_scan_buffer(const void *buf, size_t len, history_record_cb cb, void *userdata,
+static int scan_records(const uint8_t *b, size_t len, size_t pos, history_record_cb cb, void *userdata,
                         struct history_scan *ret) {
-        const uint8_t *b = buf;
-        size_t pos, n;
+        size_t n;
         int k;
 
-        *ret = (struct history_scan) { 0 };
-        if (len == 0)
-                return 0; /* and b may be NULL */
-        if (len < HISTORY_HEADER_SIZE)
-                /* Only a rename() publishes a file, so this is no crash of ours; still, a file that
-                 * begins like a history has nothing in it to lose. */
-                return memcmp(b, header_magic, len < sizeof(header_magic) ? len : sizeof(header_magic)) == 0
-                               ? 0 : -EBADMSG;
-        if (memcmp(b, header_magic, sizeof(header_magic)) != 0)
-                return -EBADMSG;
-        ret->version = get32(b + 8);
-        if (ret->version != HISTORY_VERSION)
-                return -EPROTONOSUPPORT;
-        ret->header_ok = get32(b + 20) == history_crc32c(0, b, 20);
-        if (ret->header_ok)
-                ret->id_floor = get64(b + 12);
-
-        ret->valid_len = pos = HISTORY_HEADER_SIZE;
+        ret->valid_len = pos;
         while (pos < len) {
                 struct event_record r;
 
@@ -244,4 +226,36 @@ int history_scan_buffer(const void *buf, size_t len, history_record_cb cb, void 
                 ret->valid_len = pos;
         }
         return 0;
+}
+
+int history_scan_buffer(const void *buf, size_t len, history_record_cb cb, void *userdata,
+                        struct history_scan *ret) {
+        const uint8_t *b = buf;
+
+        *ret = (struct history_scan) { 0 };
+        if (len == 0)
+                return 0; /* and b may be NULL */
+        if (len < HISTORY_HEADER_SIZE)
+                /* Only a rename() publishes a file, so this is no crash of ours; still, a file that
+                 * begins like a history has nothing in it to lose. */
+                return memcmp(b, header_magic, len < sizeof(header_magic) ? len : sizeof(header_magic)) == 0
+                               ? 0 : -EBADMSG;
+        if (memcmp(b, header_magic, sizeof(header_magic)) != 0)
+                return -EBADMSG;
+        ret->version = get32(b + 8);
+        if (ret->version != HISTORY_VERSION)
+                return -EPROTONOSUPPORT;
+        ret->header_ok = get32(b + 20) == history_crc32c(0, b, 20);
+        if (ret->header_ok)
+                ret->id_floor = get64(b + 12);
+
+        return scan_records(b, len, HISTORY_HEADER_SIZE, cb, userdata, ret);
+}
+
+int history_scan_records(const void *buf, size_t len, history_record_cb cb, void *userdata,
+                         struct history_scan *ret) {
+        *ret = (struct history_scan) { 0 };
+        if (len == 0)
+                return 0;
+        return scan_records(buf, len, 0, cb, userdata, ret);
 }

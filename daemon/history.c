@@ -12,16 +12,7 @@
 #include <unistd.h>
 
 #include "history.h"
-
-struct history {
-        int dir_fd;             /* holds the flock; every file is opened relative to it */
-        int fd;
-        char *path;
-        struct history_limits lim;
-        uint64_t size;          /* end of the last sound record: appends go here */
-        uint64_t next_id;
-        size_t n_records;
-};
+#include "history-internal.h"
 
 /* --- file I/O ------------------------------------------------------------------- */
 
@@ -64,7 +55,7 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off) {
 }
 
 /* Up to size bytes from the start; fewer if the file is shorter. The buffer has room for a header at least. */
-static int read_file(int fd, uint64_t size, uint8_t **ret, size_t *retlen) {
+int history_read_file(int fd, uint64_t size, uint8_t **ret, size_t *retlen) {
         size_t got = 0;
         uint8_t *buf = malloc(size > HISTORY_HEADER_SIZE ? size : HISTORY_HEADER_SIZE);
 
@@ -118,6 +109,7 @@ static int replace_file(struct history *h, uint8_t *buf, size_t len, size_t n_re
         h->fd = fd;
         h->size = len;
         h->n_records = n_records;
+        (void) history_index_from_buffer(h, buf, len); /* if it fails, it stays stale and the next query rebuilds it */
         return fsync(h->dir_fd) < 0 ? -errno : 0;
 }
 
@@ -184,7 +176,7 @@ static int compact(struct history *h, uint64_t now_usec, bool limits) {
         size_t len, out = HISTORY_HEADER_SIZE, dropped = 0;
         int k;
 
-        k = read_file(h->fd, h->size, &buf, &len);
+        k = history_read_file(h->fd, h->size, &buf, &len);
         if (k < 0)
                 return k;
         s.base = buf;
@@ -294,9 +286,11 @@ int history_open(const char *dir, const struct history_limits *lim, struct histo
                      (intmax_t) st.st_size, (uintmax_t) HISTORY_FILE_MAX);
                 goto fail;
         }
-        k = read_file(h->fd, (uint64_t) st.st_size, &buf, &len);
-        if (k >= 0)
-                k = history_scan_buffer(buf, len, NULL, NULL, &scan);
+        k = history_read_file(h->fd, (uint64_t) st.st_size, &buf, &len);
+        if (k >= 0) {
+                struct history_index_build b = { .h = h, .base = buf };
+                k = history_scan_buffer(buf, len, history_index_record, &b, &scan);
+        }
         if (k == -EBADMSG)
                 note(msg, msglen, "%s is not a spasmd event history; move it away to start a new one", h->path);
         else if (k == -EPROTONOSUPPORT)
@@ -361,6 +355,7 @@ struct history *history_free(struct history *h) {
         if (h->dir_fd >= 0)
                 close(h->dir_fd);
         free(h->path);
+        free(h->chunks);
         free(h);
         return NULL;
 }
@@ -390,6 +385,8 @@ int history_append(struct history *h, const struct event_record *r) {
                 }
                 return k;
         }
+        if (history_index_add(h, h->size, r->onset_usec) < 0)
+                h->index_stale = true;
         h->size += sizeof(frame);
         h->n_records++;
         if (r->id >= h->next_id)
@@ -424,69 +421,4 @@ size_t history_count(const struct history *h) {
 
 const char *history_path(const struct history *h) {
         return h->path;
-}
-
-struct ring {
-        struct event_record *v;
-        size_t cap, seen;
-        uint64_t since_usec;
-};
-
-static int ring_add(const struct event_record *r, const void *raw, size_t raw_len, void *userdata) {
-        struct ring *ring = userdata;
-
-        (void) raw;
-        (void) raw_len;
-        if (r->onset_usec >= ring->since_usec)
-                ring->v[ring->seen++ % ring->cap] = *r;
-        return 0;
-}
-
-int history_query(struct history *h, uint64_t since_usec, unsigned limit, struct event_record **ret, size_t *n) {
-        struct ring ring = { .since_usec = since_usec };
-        struct history_scan scan;
-        struct event_record *out;
-        size_t len, count, first;
-        uint8_t *buf;
-        int k;
-
-        *ret = NULL;
-        *n = 0;
-        ring.cap = limit > 0 && limit < h->n_records ? limit : h->n_records;
-        if (ring.cap == 0)
-                return 0;
-        ring.v = calloc(ring.cap, sizeof(*ring.v));
-        if (!ring.v)
-                return -ENOMEM;
-        k = read_file(h->fd, h->size, &buf, &len);
-        if (k >= 0) {
-                k = history_scan_buffer(buf, len, ring_add, &ring, &scan);
-                free(buf);
-        }
-        if (k < 0) {
-                free(ring.v);
-                return k;
-        }
-
-        count = ring.seen < ring.cap ? ring.seen : ring.cap;
-        first = ring.seen > ring.cap ? ring.seen % ring.cap : 0;
-        if (first == 0) {
-                out = ring.v; /* already oldest first */
-        } else {
-                out = malloc(count * sizeof(*out));
-                if (!out) {
-                        free(ring.v);
-                        return -ENOMEM;
-                }
-                for (size_t i = 0; i < count; i++)
-                        out[i] = ring.v[(first + i) % ring.cap];
-                free(ring.v);
-        }
-        if (count == 0) {
-                free(out);
-                return 0;
-        }
-        *ret = out;
-        *n = count;
-        return 0;
 }

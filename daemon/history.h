@@ -151,6 +151,13 @@ typedef int (*history_record_cb)(const struct event_record *r, const void *raw, 
 int history_scan_buffer(const void *buf, size_t len, history_record_cb cb, void *userdata,
                         struct history_scan *ret);
 
+/*
+ * The same for a stretch of records with no header (the file from a record's
+ * start on): what history_query() reads back through its index.
+ */
+int history_scan_records(const void *buf, size_t len, history_record_cb cb, void *userdata,
+                         struct history_scan *ret);
+
 /* CRC-32C (Castagnoli), as in iSCSI and ext4; chain by passing the previous result as crc, 0 to start. */
 uint32_t history_crc32c(uint32_t crc, const void *buf, size_t len);
 

@@ -3,7 +3,7 @@
 
 /*
  * Token buckets for a D-Bus method that costs the daemon real work: GetEvents
- * reads and checks the whole history file on every call, on the event loop
+ * reads records back from the history file and checks them, on the event loop
  * that also runs the detectors. Each client (its unique bus name) has three
  * buckets: calls, rows returned, and microseconds the loop spent answering
  * it; all clients together share one more bucket of loop time, because

@@ -154,6 +154,105 @@ static void test_query(void **state) {
         history_free(h);
 }
 
+/* What history_query() must return, worked out from the records as appended (storage order). */
+static void query_matches_reference(struct history *h, const struct event_record *all, const bool *gone, size_t n_all,
+                                    uint64_t since, unsigned limit) {
+        size_t want_idx[2048], n_want = 0;
+        struct event_record *v;
+        size_t n;
+
+        for (size_t i = 0; i < n_all; i++)
+                if (!gone[i] && all[i].onset_usec >= since)
+                        want_idx[n_want++] = i;
+        size_t first = limit > 0 && n_want > limit ? n_want - limit : 0;
+
+        assert_int_equal(history_query(h, since, limit, &v, &n), 0);
+        if (n != n_want - first)
+                fail_msg("since %llu limit %u: %zu records, want %zu", (unsigned long long) since, limit, n,
+                         n_want - first);
+        for (size_t i = 0; i < n; i++)
+                assert_record_equal(&v[i], &all[want_idx[first + i]]);
+        free(v);
+}
+
+static void check_queries(struct history *h, const struct event_record *all, const bool *gone, size_t n_all) {
+        static const unsigned limits[] = { 0, 1, 2, 255, 256, 257, 600, 10000 };
+        const uint64_t sinces[] = { 0, BASE_USEC + 100 * SEC, BASE_USEC + 256 * SEC, BASE_USEC + 700 * SEC,
+                                    BASE_USEC + 1199 * SEC, BASE_USEC + 5000 * SEC };
+
+        for (size_t i = 0; i < sizeof(sinces) / sizeof(sinces[0]); i++)
+                for (size_t j = 0; j < sizeof(limits) / sizeof(limits[0]); j++)
+                        query_matches_reference(h, all, gone, n_all, sinces[i], limits[j]);
+}
+
+/* More records than one index chunk, some stored late (an onset older than the one before), through reopen,
+ * compaction and a record that rots after opening. */
+static void test_query_index(void **state) {
+        enum { N = 1200 };
+        const char *dir = *state;
+        struct history *h = open_clean(dir, &no_limits);
+        static struct event_record all[N];
+        static bool gone[N];
+
+        for (size_t i = 0; i < N; i++) {
+                uint64_t onset = BASE_USEC + (i + 1) * SEC;
+                if (i % 97 == 50)
+                        onset -= 400 * SEC; /* long ago: saved from memory after a full disk */
+                all[i] = make_record(i + 1, onset);
+                gone[i] = false;
+                assert_int_equal(history_append(h, &all[i]), 0);
+        }
+        check_queries(h, all, gone, N);
+        history_free(h);
+
+        h = open_clean(dir, &no_limits);
+        check_queries(h, all, gone, N);
+
+        /* Retention by age drops the onsets before BASE + 300 s: the index must follow the rewritten file. */
+        struct history_limits lim = { .max_age_usec = 100 * SEC };
+        history_set_limits(h, &lim);
+        assert_true(history_compact(h, BASE_USEC + 400 * SEC) > 0);
+        for (size_t i = 0; i < N; i++)
+                gone[i] = all[i].onset_usec < BASE_USEC + 300 * SEC;
+        check_queries(h, all, gone, N);
+        history_set_limits(h, &no_limits);
+
+        /* Appends after the compaction land in the index too. */
+        static struct event_record more[N + 100];
+        static bool more_gone[N + 100];
+        memcpy(more, all, sizeof(all));
+        memcpy(more_gone, gone, sizeof(gone));
+        for (size_t i = N; i < N + 100; i++) {
+                more[i] = make_record(i + 1, BASE_USEC + (i + 1) * SEC);
+                more_gone[i] = false;
+                assert_int_equal(history_append(h, &more[i]), 0);
+        }
+        check_queries(h, more, more_gone, N + 100);
+
+        /* A bit flips in a stored record behind the daemon's back: a query skips that record only. */
+        size_t victim = 0;
+        off_t off = HS;
+        for (size_t i = 0; i < N + 100; i++) {
+                if (more_gone[i])
+                        continue;
+                if (more[i].id == 1000) {
+                        victim = i;
+                        break;
+                }
+                off += RS;
+        }
+        int fd = open(path_in(dir, HISTORY_FILE), O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        uint8_t byte;
+        assert_int_equal(pread(fd, &byte, 1, off + 40), 1);
+        byte ^= 0x10;
+        assert_int_equal(pwrite(fd, &byte, 1, off + 40), 1);
+        close(fd);
+        more_gone[victim] = true;
+        check_queries(h, more, more_gone, N + 100);
+        history_free(h);
+}
+
 static void test_failed_append_efbig(void **state) {
         const char *dir = *state;
         struct history *h = open_clean(dir, &no_limits);
@@ -327,6 +426,7 @@ int main(void) {
                 T(test_retention_age),
                 T(test_retention_size),
                 T(test_query),
+                T(test_query_index),
                 T(test_failed_append_efbig),
                 T(test_failed_append_enospc),
                 T(test_files_and_lock),
