@@ -258,6 +258,7 @@ install: all
 	install -Dm644 systemd/spasmd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/spasmd.service
 	install -Dm644 systemd/spasmd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/spasmd.conf
 	install -Dm644 udev/60-spasmd.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-spasmd.rules
+	install -Dm755 udev/spasmd-iio-access $(DESTDIR)$(PREFIX)/lib/udev/spasmd-iio-access
 	install -Dm644 conf/spasmd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/spasmd.catalog
 	install -Dm644 conf/org.spasmd.Monitor1.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.spasmd.Monitor1.conf
 	install -Dm644 conf/org.spasmd.Monitor1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.spasmd.Monitor1.xml

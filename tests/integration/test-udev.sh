@@ -29,5 +29,31 @@ else pass=$((pass + 1)); echo "ok - no Invalid/error/unknown for 60-spasmd.rules
 grep -q '^ACTION=="remove", GOTO="spasmd_end"' udev/60-spasmd.rules && grep -q 'TEST!="name"' udev/60-spasmd.rules \
         && { pass=$((pass + 1)); echo "ok - remove skipped, TEST before ATTR"; } \
         || { fail=$((fail + 1)); echo "not ok - rule conventions"; }
+# spasmd-iio-access on a fake device directory: the attributes libiio writes to stream become writable by
+# the group, and nothing else changes.
+dev="$tmp/sys/devices/iio:device3"
+mkdir -p "$dev/buffer" "$dev/buffer0" "$dev/scan_elements"
+for f in name in_voltage0_raw in_voltage0_scale sampling_frequency_available buffer/enable buffer/length \
+         buffer/watermark buffer0/enable buffer0/in_voltage1_en scan_elements/in_voltage0_en \
+         scan_elements/in_voltage0_index scan_elements/in_voltage0_type sampling_frequency in_accel_sampling_frequency; do
+        echo 0 > "$dev/$f"; chmod 0644 "$dev/$f"; chgrp root "$dev/$f"
+done
+TMPGROUP="$tmp/group" DEV="$dev" unshare -m --propagation private sh -c '
+        mount --bind "$TMPGROUP" /etc/group && udev/spasmd-iio-access "$DEV" spasmd' \
+        && rc=0 || rc=$?
+granted=$(cd "$dev" && TMPGROUP="$tmp/group" unshare -m --propagation private sh -c '
+        mount --bind "$TMPGROUP" /etc/group && stat -c "%n %G %a" buffer/enable buffer/length buffer/watermark \
+                buffer0/enable buffer0/in_voltage1_en scan_elements/in_voltage0_en sampling_frequency \
+                in_accel_sampling_frequency' | awk '$2 != "spasmd" || $3 != "664"')
+untouched=$(cd "$dev" && stat -c "%n %G %a" name in_voltage0_raw in_voltage0_scale sampling_frequency_available \
+        scan_elements/in_voltage0_index scan_elements/in_voltage0_type | awk '$2 != "root" || $3 != "644"')
+if [ "$rc" = 0 ] && [ -z "$granted" ] && [ -z "$untouched" ]; then
+        pass=$((pass + 1)); echo "ok - spasmd-iio-access: buffer, scan-element and sampling-frequency attributes group spasmd, 0664; the rest untouched"
+else
+        fail=$((fail + 1)); echo "not ok - spasmd-iio-access (exit $rc); not granted: ${granted:-none}; changed: ${untouched:-none}"
+fi
+grep -q '^KERNEL=="iio:device\*", RUN+="spasmd-iio-access %S%p spasmd"' udev/60-spasmd.rules \
+        && { pass=$((pass + 1)); echo "ok - the rule runs spasmd-iio-access for each tagged device"; } \
+        || { fail=$((fail + 1)); echo "not ok - 60-spasmd.rules does not run spasmd-iio-access"; }
 echo "integration (udev): $pass passed, $fail failed"
 [ "$fail" = 0 ]
