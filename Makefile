@@ -14,7 +14,14 @@ BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
-SYSCONFDIR ?= /etc
+# Fixed: the daemon's default, /etc/spasmd/spasmd.conf, is part of its interface (spasmd -c FILE for another).
+SYSCONFDIR := /etc
+# Where systemd, udev and dbus-daemon look, whatever PREFIX is: they read nothing under /usr/local.
+UNITDIR ?= /usr/lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+CATALOGDIR ?= /usr/lib/systemd/catalog
+UDEVDIR ?= /usr/lib/udev
+DBUS_POLICYDIR ?= /usr/share/dbus-1/system.d
 DESTDIR ?=
 
 VERSION := 0.1.0
@@ -255,12 +262,15 @@ install: all
 	install -Dm644 man/spasmd-dbus.5 $(DESTDIR)$(MANDIR)/man5/spasmd-dbus.5
 	install -Dm644 man/spasmd.8 $(DESTDIR)$(MANDIR)/man8/spasmd.8
 	install -Dm644 conf/spasmd.conf $(DESTDIR)$(SYSCONFDIR)/spasmd/spasmd.conf
-	install -Dm644 systemd/spasmd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/spasmd.service
-	install -Dm644 systemd/spasmd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/spasmd.conf
-	install -Dm644 udev/60-spasmd.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-spasmd.rules
-	install -Dm755 udev/spasmd-iio-access $(DESTDIR)$(PREFIX)/lib/udev/spasmd-iio-access
-	install -Dm644 conf/spasmd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/spasmd.catalog
-	install -Dm644 conf/org.spasmd.Monitor1.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.spasmd.Monitor1.conf
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|^ExecStart=/usr/sbin/spasmd|ExecStart=$(SBINDIR)/spasmd|' systemd/spasmd.service \
+		> $(DESTDIR)$(UNITDIR)/spasmd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/spasmd.service
+	install -Dm644 systemd/spasmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/spasmd.conf
+	install -Dm644 udev/60-spasmd.rules $(DESTDIR)$(UDEVDIR)/rules.d/60-spasmd.rules
+	install -Dm755 udev/spasmd-iio-access $(DESTDIR)$(UDEVDIR)/spasmd-iio-access
+	install -Dm644 conf/spasmd.catalog $(DESTDIR)$(CATALOGDIR)/spasmd.catalog
+	install -Dm644 conf/org.spasmd.Monitor1.conf $(DESTDIR)$(DBUS_POLICYDIR)/org.spasmd.Monitor1.conf
 	install -Dm644 conf/org.spasmd.Monitor1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.spasmd.Monitor1.xml
 	install -Dm644 completion/spasmctl.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/spasmctl
 
