@@ -111,6 +111,27 @@ static struct history *open_clean(const struct history_limits *lim, struct list 
                 fuzz_check(v[i].id < history_next_id(h), "%s: record id %ju, next id %ju", when,
                            (uintmax_t) v[i].id, (uintmax_t) history_next_id(h));
         }
+        /* A window of it, newest records from a middle onset on: the records the full list has, in its order. */
+        if (n > 0) {
+                uint64_t since = v[n / 2].onset_usec;
+                unsigned limit = (unsigned) (n / 3 + 1);
+                size_t n_want = 0, n_got = 0, skip;
+                struct event_record *w = NULL;
+                for (size_t i = 0; i < n; i++)
+                        n_want += v[i].onset_usec >= since;
+                skip = n_want > limit ? n_want - limit : 0;
+                k = history_query(h, since, limit, &w, &n_got);
+                fuzz_check(k == 0 && n_got == n_want - skip, "%s: window query gave %d, %zu records, want %zu", when,
+                           k, n_got, n_want - skip);
+                for (size_t i = 0, j = 0, seen = 0; i < n && j < n_got; i++) {
+                        if (v[i].onset_usec < since || seen++ < skip)
+                                continue;
+                        fuzz_check(w[j].id == v[i].id, "%s: window record %zu is id %ju, want %ju", when, j,
+                                   (uintmax_t) w[j].id, (uintmax_t) v[i].id);
+                        j++;
+                }
+                free(w);
+        }
         free(v);
         return h;
 }
