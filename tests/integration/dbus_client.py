@@ -26,29 +26,12 @@ import dbus.service
 from dbus.mainloop.glib import DBusGMainLoop
 from gi.repository import GLib
 
-NAME = "org.spasmd.Monitor1"
-PATH = "/org/spasmd/Monitor1"
-IFACE = "org.spasmd.Monitor1"
-SENSOR_IFACE = "org.spasmd.Sensor1"
-PROPS = "org.freedesktop.DBus.Properties"
-OM = "org.freedesktop.DBus.ObjectManager"
+import busclient as B
+from busclient import NAME, PATH, IFACE, SENSOR_IFACE, PROPS, OM, check, plain
+
 EVENT = "(tssttddddss)"
 EVENT_FIELDS = ["id", "class", "sensor", "onset_usec", "duration_usec", "peak_uv", "intensity", "mvc_pct",
                 "pulse_hz", "side", "posture"]
-
-failed = 0
-
-
-def check(cond, what, detail=None):
-    """One TAP line; `detail` (shown only on failure) says what was got and expected."""
-    global failed
-    if cond:
-        print("ok - " + what)
-    else:
-        failed += 1
-        print("not ok - " + what + ("" if detail is None else ": " + str(detail)))
-    sys.stdout.flush()
-    return cond
 
 
 # --- values -----------------------------------------------------------------
@@ -70,20 +53,6 @@ def sig_of(v):
     if isinstance(v, dbus.Array):
         return "a" + str(v.signature)
     return "?" + type(v).__name__
-
-
-def plain(v):
-    if isinstance(v, dbus.Boolean):
-        return bool(v)
-    if isinstance(v, dbus.Double):
-        return float(v)
-    if isinstance(v, (dbus.Byte, dbus.Int16, dbus.UInt16, dbus.Int32, dbus.UInt32, dbus.Int64, dbus.UInt64)):
-        return int(v)
-    if isinstance(v, dbus.Dictionary):
-        return {str(k): plain(x) for k, x in v.items()}
-    if isinstance(v, (dbus.Struct, dbus.Array, list, tuple)):
-        return [plain(x) for x in v]
-    return str(v)
 
 
 def typed(v):
@@ -692,11 +661,9 @@ def main(argv):
             return 2
     except dbus.DBusException as e:
         check(False, "%s: D-Bus call failed" % cmd, dbus_error(e) + ": " + e.get_dbus_message())
-    except Exception as e:  # a crash in a check is a failed check, with the reason
-        import traceback
-        traceback.print_exc()
-        check(False, "%s: check crashed" % cmd, repr(e))
-    return 1 if failed else 0
+    except Exception as e:
+        B.crashed(cmd, e)
+    return B.exit_status()
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ it), spasmd running as user spasmd:
 """
 
 import argparse
-import ctypes
 import json
 import os
 import pwd
@@ -46,62 +45,16 @@ import sys
 import time
 
 import dbus
-from dbus.mainloop.glib import DBusGMainLoop
 from gi.repository import GLib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import busclient as B  # noqa: E402
 import faults_lib as L  # noqa: E402
-from faults_lib import check, note  # noqa: E402
+from busclient import NAME, PATH, IFACE, SENSOR_IFACE, PROPS, check, note, reap, text, wait_up  # noqa: E402
+from faults_lib import PYTHON, spawn, stop_all  # noqa: E402
 
-NAME = "org.spasmd.Monitor1"
-PATH = "/org/spasmd/Monitor1"
-IFACE = "org.spasmd.Monitor1"
-SENSOR_IFACE = "org.spasmd.Sensor1"
-PROPS = "org.freedesktop.DBus.Properties"
 RATE_LIMITED = "org.spasmd.Error.RateLimited"
-PYTHON = "/usr/bin/python3"
 SELF = os.path.abspath(__file__)
-
-procs = []
-
-
-def plain(v):
-    if isinstance(v, (dbus.Struct, dbus.Array, list, tuple)):
-        return [plain(x) for x in v]
-    if isinstance(v, dbus.Dictionary):
-        return {str(k): plain(x) for k, x in v.items()}
-    if isinstance(v, dbus.Double):
-        return float(v)
-    if isinstance(v, (dbus.String, dbus.ObjectPath)):
-        return str(v)
-    if isinstance(v, dbus.Boolean):
-        return bool(v)
-    if isinstance(v, (dbus.Byte, dbus.Int16, dbus.UInt16, dbus.Int32, dbus.UInt32, dbus.Int64, dbus.UInt64)):
-        return int(v)
-    return v
-
-
-def die_with_parent():
-    """In the child before exec: SIGTERM when this script dies, even by SIGKILL (a CI timeout)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)     # PR_SET_PDEATHSIG
-
-
-def spawn(argv, **kw):
-    p = subprocess.Popen(argv, preexec_fn=die_with_parent, **kw)
-    procs.append(p)
-    return p
-
-
-def stop_all():
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def as_user(user, argv):
@@ -120,60 +73,24 @@ def chown_spasmd(path):
     os.chown(path, pwd.getpwnam("spasmd").pw_uid, grp.getgrnam("spasmd").gr_gid)
 
 
-class PrivateBus:
-    def __init__(self):
-        out = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
-                             check=True, stdout=subprocess.PIPE, text=True).stdout.split("\n")
-        self.address, self.pid = out[0].strip(), int(out[1])
-
-    def stop(self):
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+def state_dir(a):
+    """a.work/state, made if need be."""
+    state = os.path.join(a.work, "state")
+    os.makedirs(state, exist_ok=True)
+    return state
 
 
-class Client:
-    """Every org.spasmd.Monitor1 signal with the (real) time it arrived, and who owns the name."""
+def spasmd_state_dir(a):
+    """a.work/state, made if need be, for spasmd running as user spasmd: its own, mode 700."""
+    state = state_dir(a)
+    chown_spasmd(state)
+    os.chmod(state, 0o700)
+    return state
 
-    def __init__(self, address):
-        DBusGMainLoop(set_as_default=True)
-        self.bus = dbus.bus.BusConnection(address)
-        self.signals = []           # (member, args, time.time())
-        self.owner = ""
-        self.ctx = GLib.MainContext.default()
-        self.bus.add_signal_receiver(self._on_signal, dbus_interface=IFACE, member_keyword="member")
-        self.bus.add_signal_receiver(self._on_owner, signal_name="NameOwnerChanged",
-                                     dbus_interface="org.freedesktop.DBus", bus_name="org.freedesktop.DBus",
-                                     arg0=NAME)
-        try:
-            self.owner = str(self.bus.get_name_owner(NAME))
-        except dbus.DBusException:
-            pass
-        GLib.timeout_add(10, lambda: True)      # wakes pump() up to look at its clock
 
-    def _on_signal(self, *args, member=None):
-        self.signals.append((str(member), plain(list(args)), time.time()))
-
-    def _on_owner(self, name, old, new):
-        self.owner = str(new)
-
-    def pump(self, seconds, until=None):
-        end = time.monotonic() + seconds
-        while True:
-            done = until() if until else False
-            if done or time.monotonic() >= end:
-                return done
-            self.ctx.iteration(True)
-
-    def call(self, method, sig="", args=(), timeout=10.0):
-        return self.bus.call_blocking(NAME, PATH, IFACE, method, sig, args, timeout=timeout)
-
-    def events(self):
-        return [plain(e) for e in self.call("GetEvents", "tu", (0, 10000))]
-
-    def prop(self, name, path=PATH, iface=IFACE):
-        return plain(self.bus.call_blocking(NAME, path, PROPS, "Get", "ss", (iface, name), timeout=10.0))
+class Client(B.Client):
+    """Every org.spasmd.Monitor1 signal with the (real) time it arrived, (member, args, time.time()), and who
+    owns the name."""
 
     def members(self, *which):
         return [(m, a, t) for m, a, t in self.signals if m in which]
@@ -189,20 +106,27 @@ class Client:
         return out
 
 
-def wait_up(client, proc, seconds=15.0):
-    return client.pump(seconds, lambda: client.owner != "" or proc.poll() is not None) and client.owner != ""
-
-
-def text(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
 def tail(path, n=5):
-    return " | ".join(text(path).strip().split("\n")[-n:])
+    return B.tail(path, n)
+
+
+def start_spasmd(a, conf, log, bus="system", user="root", env=None):
+    """spasmd with conf, as user, on bus (an address, or system), its log in log."""
+    with open(log, "w") as lg:
+        return spawn(as_user(user, [a.spasmd, "--config", conf, "--bus=" + bus]), stderr=lg,
+                     stdout=subprocess.DEVNULL, env=env)
+
+
+def start_shimmed(a, bus, conf, log, what, **env):
+    """spasmd on a private bus with a.shim preloaded and env set for it: (client, process, its environment),
+    or None if it did not come up (a failed check)."""
+    env = dict(os.environ, LD_PRELOAD=a.shim, **env)
+    env["ASAN_OPTIONS"] = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if x)
+    client = Client(bus.address)
+    d = start_spasmd(a, conf, log, bus.address, env=env)
+    if not check(wait_up(client, d), "%s: spasmd starts with the shim preloaded" % what, tail(log)):
+        return None
+    return client, d, env
 
 
 def proc_stats(pid):
@@ -232,32 +156,20 @@ def compare_history(heard, events, where):
 # --- EIO --------------------------------------------------------------------------------------
 
 def cmd_eio(a):
-    bus = PrivateBus()
-    try:
-        return eio_on(a, bus)
-    finally:
-        stop_all()
-        bus.stop()
+    return B.on_private_bus(eio_on, a, stop=stop_all)
 
 
 def eio_on(a, bus):
-    state = os.path.join(a.work, "state")
-    os.makedirs(state, exist_ok=True)
+    state = state_dir(a)
     flag = os.path.join(a.work, "eio-flag")
     conf = os.path.join(a.work, "eio.conf")
     log = os.path.join(a.work, "eio.log")
     logpath = os.path.join(state, "events.log")
-    with open(conf, "w") as f:
-        f.write("[history]\ndirectory = %s\n[sensor.demo]\nuri = replay:%s\nspeed = %g\n"
-                % (state, os.path.abspath(a.recording), a.speed))
-    env = dict(os.environ, LD_PRELOAD=a.shim, SPASMD_FAULT_EIO=flag)
-    env["ASAN_OPTIONS"] = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if x)
-    client = Client(bus.address)
-    with open(log, "w") as lg:
-        d = spawn([a.spasmd, "--config", conf, "--bus=" + bus.address], stderr=lg, stdout=subprocess.DEVNULL,
-                  env=env)
-    if not check(wait_up(client, d), "EIO: spasmd starts with the shim preloaded", tail(log)):
+    B.write_conf(conf, state, a.recording, a.speed)
+    up = start_shimmed(a, bus, conf, log, "EIO", SPASMD_FAULT_EIO=flag)
+    if not up:
         return
+    client, d, _ = up
 
     def ended_n():
         return len(client.ended())
@@ -269,10 +181,7 @@ def eio_on(a, bus):
         return client.prop("HistoryStatus")
 
     def write_flag(body):
-        tmp = flag + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(body)
-        os.replace(tmp, flag)
+        L.replace_file(flag, body)
 
     wait_ended(3)
     n_saved = ended_n()
@@ -299,11 +208,7 @@ def eio_on(a, bus):
     alive = d.poll() is None
     evs3 = client.events() if alive else []
     heard3 = client.ended()
-    try:
-        d.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        d.kill()
-        d.wait()
+    reap(d, 60)
     client.pump(0.3)
     heard = client.ended()
     t = text(log)
@@ -344,47 +249,29 @@ def eio_on(a, bus):
 # --- a wall clock that jumps ------------------------------------------------------------------
 
 def cmd_clock(a):
-    bus = PrivateBus()
-    try:
-        return clock_on(a, bus)
-    finally:
-        stop_all()
-        bus.stop()
+    return B.on_private_bus(clock_on, a, stop=stop_all)
 
 
 def clock_on(a, bus):
-    state = os.path.join(a.work, "state")
-    os.makedirs(state, exist_ok=True)
+    state = state_dir(a)
     offset_file = os.path.join(a.work, "offset")
     conf = os.path.join(a.work, "clock.conf")
     log = os.path.join(a.work, "clock.log")
     rec = os.path.join(a.work, "cut45.csv")
-    with open(a.recording) as f, open(rec, "w") as g:
-        for i, ln in enumerate(f):
-            if i >= 45006:
-                break
-            g.write(ln)
+    L.head_lines(a.recording, rec, 45006)
     ref = L.analyze(a.spasmctl, rec)
-    with open(conf, "w") as f:
-        f.write("[history]\ndirectory = %s\n[sensor.demo]\nuri = replay:%s\nspeed = 1\n" % (state, rec))
+    B.write_conf(conf, state, rec, 1)
     schedule = []           # (real time of the change, new offset in s)
 
     def set_offset(s):
-        tmp = offset_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % s)
-        os.replace(tmp, offset_file)
+        L.replace_file(offset_file, "%d\n" % s)
         schedule.append((time.time(), s))
 
     set_offset(0)
-    env = dict(os.environ, LD_PRELOAD=a.shim, SPASMD_FAULT_CLOCK=offset_file)
-    env["ASAN_OPTIONS"] = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if x)
-    client = Client(bus.address)
-    with open(log, "w") as lg:
-        d = spawn([a.spasmd, "--config", conf, "--bus=" + bus.address], stderr=lg, stdout=subprocess.DEVNULL,
-                  env=env)
-    if not check(wait_up(client, d), "clock: spasmd starts with the shim preloaded", tail(log)):
+    up = start_shimmed(a, bus, conf, log, "clock", SPASMD_FAULT_CLOCK=offset_file)
+    if not up:
         return
+    client, d, env = up
 
     def seen(member, n):
         return lambda: len(client.members(member)) >= n or d.poll() is not None
@@ -399,12 +286,8 @@ def clock_on(a, bus):
     client.pump(15, seen("ActivityStarted", 3))
     client.pump(1.5)
     set_offset(3600)
-    try:
-        client.pump(30, lambda: d.poll() is not None)
-        d.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        d.kill()
-        d.wait()
+    client.pump(30, lambda: d.poll() is not None)
+    reap(d, 5)
     client.pump(0.3)
     t = text(log)
     check(d.returncode == 0 and "every recording has been replayed" in t and len(schedule) == 4,
@@ -455,12 +338,9 @@ def clock_on(a, bus):
 
     # A restart on the same history, still shifted: GetEvents oldest first by onset, whatever the ids.
     idle = os.path.join(a.work, "idle.conf")
-    with open(idle, "w") as f:
-        f.write("[history]\ndirectory = %s\n" % state)
+    B.write_conf(idle, state)
     client.owner = ""
-    with open(log + ".2", "w") as lg:
-        d2 = spawn([a.spasmd, "--config", idle, "--bus=" + bus.address], stderr=lg, stdout=subprocess.DEVNULL,
-                   env=env)
+    d2 = start_spasmd(a, idle, log + ".2", bus.address, env=env)
     if check(wait_up(client, d2), "clock: restarted on the same history", tail(log + ".2")):
         evs = client.events()
         keys = [(e[3], e[0]) for e in evs]
@@ -491,33 +371,20 @@ def start_bus(config, socket_path, log):
     return p
 
 
-def cmd_bus_restart(a):
-    try:
-        bus_restart(a)
-    finally:
-        stop_all()
-
-
 def bus_restart(a):
     """On a bus of its own, made from the rig's configuration, so that the others can go on meanwhile."""
     with open(a.bus_config) as f:
         socket_path = f.read().split("<listen>unix:path=", 1)[1].split("<", 1)[0]
     address = "unix:path=" + socket_path
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
-    state = os.path.join(a.work, "state")
-    os.makedirs(state, exist_ok=True)
-    chown_spasmd(state)
-    os.chmod(state, 0o700)
+    state = spasmd_state_dir(a)
     conf = os.path.join(a.work, "restart.conf")
-    with open(conf, "w") as f:
-        f.write("[history]\ndirectory = %s\n[sensor.demo]\nuri = replay:%s\nspeed = 5\n" % (state, a.recording))
+    B.write_conf(conf, state, a.recording, 5)
     os.chmod(conf, 0o644)
     logs = [os.path.join(a.work, "restart-%d.log" % i) for i in (1, 2)]
     bus1 = start_bus(a.bus_config, socket_path, os.path.join(a.work, "bus.log"))
     client = Client(address)
-    with open(logs[0], "w") as lg:
-        d = spawn(as_user("spasmd", [a.spasmd, "--config", conf, "--bus=system"]), stderr=lg,
-                  stdout=subprocess.DEVNULL, env=env)
+    d = start_spasmd(a, conf, logs[0], user="spasmd", env=env)
     if not check(wait_up(client, d), "bus restart: spasmd (user spasmd) on a system bus", tail(logs[0])):
         return
     # Two events over, the third going on: then the bus goes.
@@ -542,9 +409,7 @@ def bus_restart(a):
 
     start_bus(a.bus_config, socket_path, os.path.join(a.work, "bus.log"))
     client2 = Client(address)
-    with open(logs[1], "w") as lg:
-        d2 = spawn(as_user("spasmd", [a.spasmd, "--config", conf, "--bus=system"]), stderr=lg,
-                   stdout=subprocess.DEVNULL, env=env)
+    d2 = start_spasmd(a, conf, logs[1], user="spasmd", env=env)
     if check(wait_up(client2, d2), "bus restart: a new dbus-daemon, and spasmd started again on it", tail(logs[1])):
         evs = client2.events()
         missing, changed, order = compare_history(heard, evs, "after the restart")
@@ -558,11 +423,7 @@ def bus_restart(a):
                   "bus restart: the event going on when the bus went (id %s) was ended and saved as spasmd exited"
                   % in_progress, "stored: %s" % cut)
         d2.send_signal(signal.SIGTERM)
-        try:
-            d2.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            d2.kill()
-            d2.wait()
+        reap(d2, 10)
         check(d2.returncode == 0, "bus restart: the new spasmd stops cleanly on SIGTERM", d2.returncode)
 
 
@@ -607,30 +468,16 @@ def cmd_storm_client(a):
         time.sleep(1.0)
 
 
-def cmd_clients(a):
-    try:
-        clients(a)
-    finally:
-        stop_all()
-
-
 def clients(a):
     address = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
-    state = os.path.join(a.work, "state")
-    os.makedirs(state, exist_ok=True)
-    chown_spasmd(state)
-    os.chmod(state, 0o700)
+    state = spasmd_state_dir(a)
     conf = os.path.join(a.work, "clients.conf")
-    with open(conf, "w") as f:
-        f.write("[history]\ndirectory = %s\n[sensor.demo]\nuri = replay:%s\nspeed = %g\n"
-                % (state, a.recording, a.speed))
+    B.write_conf(conf, state, a.recording, a.speed)
     os.chmod(conf, 0o644)
     ref = L.analyze(a.spasmctl, a.recording)
     log = os.path.join(a.work, "clients.log")
     client = Client(address)
-    with open(log, "w") as lg:
-        d = spawn(as_user("spasmd", [a.spasmd, "--config", conf, "--bus=system"]), stderr=lg,
-                  stdout=subprocess.DEVNULL)
+    d = start_spasmd(a, conf, log, user="spasmd")
     if not check(wait_up(client, d), "clients: spasmd (user spasmd) on the system bus", tail(log)):
         return
     client.pump(1.0)
@@ -739,21 +586,11 @@ def write_old_history(path, n, sensor="lumbar"):
                             "duration_usec": 500000, "class": "twitch", "sensor": sensor} for i in range(n)])
 
 
-def cmd_flood(a):
-    try:
-        flood(a)
-    finally:
-        stop_all()
-
-
 def flood(a):
     address = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
-    state = os.path.join(a.work, "state")
-    os.makedirs(state, exist_ok=True)
+    state = spasmd_state_dir(a)
     write_old_history(os.path.join(state, "events.log"), 10000)
-    chown_spasmd(state)
     chown_spasmd(os.path.join(state, "events.log"))
-    os.chmod(state, 0o700)
     rec = os.path.join(a.work, "cut.csv")
     with open(a.recording) as f, open(rec, "w") as g:
         rows = 0
@@ -766,10 +603,7 @@ def flood(a):
     port_file = os.path.join(a.work, "port")
     spawn([PYTHON, a.emulator, "--port", "0", "--port-file", port_file, "--emg", rec, "--speed", "1"],
           stdout=subprocess.DEVNULL, stderr=open(os.path.join(a.work, "emu.log"), "w"))
-    for _ in range(100):
-        if os.path.exists(port_file) and os.path.getsize(port_file) > 0:
-            break
-        time.sleep(0.05)
+    L.wait_file(port_file, 5)
     port = open(port_file).read().strip()
     conf = os.path.join(a.work, "flood.conf")
     with open(conf, "w") as f:
@@ -780,9 +614,7 @@ def flood(a):
     os.chmod(conf, 0o644)
     log = os.path.join(a.work, "flood.log")
     client = Client(address)
-    with open(log, "w") as lg:
-        d = spawn(as_user("spasmd", [a.spasmd, "--config", conf, "--bus=system"]), stderr=lg,
-                  stdout=subprocess.DEVNULL)
+    d = start_spasmd(a, conf, log, user="spasmd")
     if not check(wait_up(client, d), "flood: spasmd (user spasmd) on the system bus, streaming from the emulator",
                  tail(log)):
         return
@@ -942,15 +774,8 @@ def main(argv=None):
     a.recording = os.path.abspath(a.recording)
     a.flooders = [int(x) for x in a.flooders.split(",")]
     os.makedirs(a.work, exist_ok=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        {"eio": cmd_eio, "clock": cmd_clock, "bus-restart": cmd_bus_restart, "clients": cmd_clients,
-         "flood": cmd_flood}[a.cmd](a)
-    except Exception as e:      # a crash in a check is a failed check, with the reason
-        import traceback
-        traceback.print_exc()
-        check(False, "%s: check crashed" % a.cmd, repr(e))
-    return 1 if L.failed else 0
+    return L.run({"eio": cmd_eio, "clock": cmd_clock, "bus-restart": bus_restart, "clients": clients,
+                  "flood": flood}, a)
 
 
 if __name__ == "__main__":

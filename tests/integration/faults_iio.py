@@ -24,7 +24,6 @@ its history file is read back after it stops. Checks print TAP lines.
 """
 
 import argparse
-import ctypes
 import os
 import signal
 import subprocess
@@ -33,38 +32,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faults_lib as L  # noqa: E402
-from faults_lib import check, note  # noqa: E402
+from busclient import check, note, reap, tail, text  # noqa: E402
+from faults_lib import PYTHON, spawn, wait_file  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EMULATOR = os.path.join(ROOT, "tests", "rig", "iiod_emulator.py")
 LOCAL_RIG = os.path.join(ROOT, "tests", "rig", "local-rig")
-PYTHON = "/usr/bin/python3"
-
-procs = []
-
-
-def die_with_parent():
-    """In the child before exec: SIGTERM when this script dies, even by SIGKILL (a CI timeout)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)     # PR_SET_PDEATHSIG
-
-
-def spawn(argv, **kw):
-    p = subprocess.Popen(argv, preexec_fn=die_with_parent, **kw)
-    procs.append(p)
-    return p
-
-
-def stop_all():
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def emg_only(src, dst, seconds):
@@ -94,33 +68,12 @@ def emg_only(src, dst, seconds):
             rows += 1
 
 
-def wait_file(path, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if os.path.exists(path) and os.path.getsize(path) > 0:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def count_lines(path):
     try:
         with open(path) as f:
             return sum(1 for ln in f if ln.strip())
     except OSError:
         return 0
-
-
-def text(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def tail(path, n=6):
-    return " | ".join(text(path).strip().split("\n")[-n:])
 
 
 def expected_before(ref, cut_s):
@@ -235,11 +188,7 @@ def cmd_iiod(a):
         r["alive"] = r["daemon"].poll() is None
         if r["alive"]:
             r["daemon"].send_signal(signal.SIGTERM)
-            try:
-                r["daemon"].wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                r["daemon"].kill()
-                r["daemon"].wait()
+            reap(r["daemon"], 10)
         r["emu"].terminate()
 
     deadline = time.monotonic() + 60
@@ -307,11 +256,7 @@ def cmd_unplug(a):
     took = time.monotonic() - t0
     alive = rig.poll() is None
     rig.send_signal(signal.SIGTERM)
-    try:
-        rig.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        rig.kill()
-        rig.wait()
+    reap(rig, 15)
     status = text(rc).strip()
     check(alive and status == "0", "unplug: spasmd stayed up %.0f s and exited 0 on SIGTERM" % took,
           "status %r, %s" % (status, tail(log) or tail(os.path.join(a.work, "rig.log"))))
@@ -329,11 +274,7 @@ def cmd_unplug(a):
 def cmd_reload(a):
     os.makedirs(os.path.join(a.work, "state"), exist_ok=True)
     rec = os.path.join(a.work, "cut45.csv")
-    with open(a.recording) as f, open(rec, "w") as g:
-        for i, ln in enumerate(f):
-            if i >= 45006:
-                break
-            g.write(ln)
+    L.head_lines(a.recording, rec, 45006)
     ref = L.analyze(a.spasmctl, rec)
     conf = os.path.join(a.work, "spasmd.conf")
     good = "[history]\ndirectory = %s/state\n[sensor.demo]\nuri = replay:%s\nspeed = 3\n" % (a.work, rec)
@@ -348,10 +289,7 @@ def cmd_reload(a):
     ]
 
     def write(body):
-        tmp = conf + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(body)
-        os.replace(tmp, conf)
+        L.replace_file(conf, body)
 
     write(good)
     log = os.path.join(a.work, "spasmd.log")
@@ -386,11 +324,7 @@ def cmd_reload(a):
     time.sleep(0.3)
     storm = d.poll() is None
     write(good)
-    try:
-        d.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        d.kill()
-        d.wait()
+    reap(d, 30)
     t = text(log)
     # A file of NUL bytes is what a power cut can leave of a file written without fsync; inih would stop
     # each line at its first NUL and read it as an empty configuration, so a reload would drop every sensor.
@@ -429,16 +363,7 @@ def main(argv=None):
     ap.add_argument("--only", default="")
     a = ap.parse_args(argv)
     a.work = os.path.abspath(a.work)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        {"iiod": cmd_iiod, "unplug": cmd_unplug, "reload": cmd_reload}[a.cmd](a)
-    except Exception as e:      # a crash in a check is a failed check, with the reason
-        import traceback
-        traceback.print_exc()
-        check(False, "%s: check crashed" % a.cmd, repr(e))
-    finally:
-        stop_all()
-    return 1 if L.failed else 0
+    return L.run({"iiod": cmd_iiod, "unplug": cmd_unplug, "reload": cmd_reload}, a)
 
 
 if __name__ == "__main__":

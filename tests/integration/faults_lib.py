@@ -1,16 +1,23 @@
 #!/usr/bin/python3
-"""Shared by tests/integration/test-faults.sh and faults_dbus.py: TAP checks,
-the event history file (daemon/history.h) read and written from Python, the
+"""Shared by faults_dbus.py and faults_iio.py, the scripts of
+tests/integration/test-faults.sh: processes that die with the script, the
+event history file (daemon/history.h) read and written from Python, the
 reference events of `spasmctl analyze`, and the comparison of what the daemon
 announced with them."""
 
+import ctypes
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from busclient import crashed, exit_status, reap  # noqa: E402
 
 HEADER_SIZE = 24            # daemon/history.h
 FRAME_HEAD = 12
@@ -20,23 +27,71 @@ RECORD_MAGIC = 0x5CE57A9D
 CLASSES = ["pending", "spasm", "twitch", "voluntary", "withdrawn"]     # enum spasm_class
 POSTURES = ["unknown", "lying", "sitting", "standing"]                 # enum spasm_posture
 
-failed = 0
+PYTHON = "/usr/bin/python3"
 
 
-def check(cond, what, detail=None):
-    global failed
-    if cond:
-        print("ok - " + what)
-    else:
-        failed += 1
-        print("not ok - " + what + ("" if detail is None else ": " + str(detail)))
-    sys.stdout.flush()
-    return bool(cond)
+# --- processes ---------------------------------------------------------------------------
+
+procs = []
 
 
-def note(msg):
-    print("# " + msg)
-    sys.stdout.flush()
+def die_with_parent():
+    """In the child before exec: SIGTERM when this script dies, even by SIGKILL (a CI timeout)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)     # PR_SET_PDEATHSIG
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, preexec_fn=die_with_parent, **kw)
+    procs.append(p)
+    return p
+
+
+def stop_all():
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        reap(p, 5)
+
+
+def run(commands, a):
+    """commands[a.cmd](a), with SIGTERM for an exit; a crash is a failed check; then stop_all().
+    Returns the exit status: 1 if a check failed."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        commands[a.cmd](a)
+    except Exception as e:
+        crashed(a.cmd, e)
+    finally:
+        stop_all()
+    return exit_status()
+
+
+def wait_file(path, seconds):
+    """Until path exists and is not empty (True), or `seconds` pass."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def replace_file(path, body):
+    """path holds body, all at once: written aside, then renamed over it."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(body)
+    os.replace(tmp, path)
+
+
+def head_lines(src, dst, n):
+    """dst is the first n lines of src (a recording cut short: its header, then the rows)."""
+    with open(src) as f, open(dst, "w") as g:
+        for i, ln in enumerate(f):
+            if i >= n:
+                break
+            g.write(ln)
 
 
 # --- CRC-32C, reflected 0x82F63B78; vectorised over many buffers at once ------------

@@ -33,84 +33,28 @@ import sys
 import time
 
 import dbus
-from dbus.mainloop.glib import DBusGMainLoop
-from gi.repository import GLib
 
-NAME = "org.spasmd.Monitor1"
-PATH = "/org/spasmd/Monitor1"
-IFACE = "org.spasmd.Monitor1"
-PROPS = "org.freedesktop.DBus.Properties"
+import busclient as B
+from busclient import NAME, check, note, wait_up
+
 HEADER_SIZE = 24      # daemon/history.h
 RECORD_SIZE = 140
-
-failed = 0
-
-
-def check(cond, what, detail=None):
-    global failed
-    if cond:
-        print("ok - " + what)
-    else:
-        failed += 1
-        print("not ok - " + what + ("" if detail is None else ": " + str(detail)))
-    sys.stdout.flush()
-    return cond
-
-
-def note(msg):
-    print("# " + msg)
-    sys.stdout.flush()
-
-
-def plain(v):
-    if isinstance(v, (dbus.Struct, dbus.Array, list, tuple)):
-        return [plain(x) for x in v]
-    if isinstance(v, dbus.Double):
-        return float(v)
-    if isinstance(v, dbus.String):
-        return str(v)
-    if isinstance(v, (dbus.Byte, dbus.Int16, dbus.UInt16, dbus.Int32, dbus.UInt32, dbus.Int64, dbus.UInt64)):
-        return int(v)
-    return v
 
 
 # --- a private bus and a client on it -----------------------------------------
 
-class PrivateBus:
-    def __init__(self):
-        out = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
-                             check=True, stdout=subprocess.PIPE, text=True).stdout.split("\n")
-        self.address, self.pid = out[0].strip(), int(out[1])
-
-    def stop(self):
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-
-
-class Client:
+class Client(B.Client):
     """Every org.spasmd.Monitor1 signal, with the run it came in, and which
     unique names are on the bus (to know when a dead daemon's last signals
     have all arrived)."""
 
     def __init__(self, address):
-        DBusGMainLoop(set_as_default=True)
-        self.bus = dbus.bus.BusConnection(address)
-        self.me = self.bus.get_unique_name()
         self.run = 0
-        self.signals = []           # (run, member, args, CLOCK_REALTIME ns)
         self.others = set()         # unique names on the bus but ours
-        self.owner = ""
-        self.ctx = GLib.MainContext.default()
-        self.bus.add_signal_receiver(self._on_signal, dbus_interface=IFACE, member_keyword="member")
-        self.bus.add_signal_receiver(self._on_owner, signal_name="NameOwnerChanged",
-                                     dbus_interface="org.freedesktop.DBus", bus_name="org.freedesktop.DBus")
-        # A tick, so that pump() wakes up to look at its condition and clock.
-        GLib.timeout_add(10, lambda: True)
+        super().__init__(address, all_owners=True)
 
-    def _on_signal(self, *args, member=None):
-        self.signals.append((self.run, str(member), plain(list(args)), time.time_ns()))
+    def entry(self, member, args):
+        return (self.run, member, args, time.time_ns())     # CLOCK_REALTIME ns
 
     def _on_owner(self, name, old, new):
         name, old, new = str(name), str(old), str(new)
@@ -121,31 +65,6 @@ class Client:
                 self.others.add(name)
             else:
                 self.others.discard(name)
-
-    def pump(self, seconds, until=None):
-        """Dispatches for up to `seconds`, or until until() holds; returns until()'s last value."""
-        end = time.monotonic() + seconds
-        while True:
-            done = until() if until else False
-            if done or time.monotonic() >= end:
-                return done
-            self.ctx.iteration(True)
-
-    def call(self, method, sig="", args=(), timeout=10.0):
-        return self.bus.call_blocking(NAME, PATH, IFACE, method, sig, args, timeout=timeout)
-
-    def events(self):
-        return [plain(e) for e in self.call("GetEvents", "tu", (0, 10000))]
-
-    def prop(self, name):
-        return plain(self.bus.call_blocking(NAME, PATH, PROPS, "Get", "ss", (IFACE, name), timeout=10.0))
-
-
-def write_conf(path, state, recording=None, speed=0.0):
-    with open(path, "w") as f:
-        f.write("[history]\ndirectory = %s\n" % state)
-        if recording:
-            f.write("[sensor.demo]\nuri = replay:%s\nspeed = %g\n" % (os.path.abspath(recording), speed))
 
 
 class Daemon:
@@ -167,24 +86,15 @@ class Daemon:
                 p.wait()
 
     def text(self):
-        with open(self.log, errors="replace") as f:
-            return f.read()
+        return B.text(self.log)
 
     def tail(self, n=6):
-        return " | ".join(self.text().strip().split("\n")[-n:])
-
-
-def wait_up(client, d, seconds=10.0):
-    return client.pump(seconds, lambda: client.owner != "" or d.proc.poll() is not None) and client.owner != ""
+        return B.tail(self.log, n)
 
 
 def wait_gone(client, d, seconds=10.0):
     """Reaps the daemon and dispatches every signal it sent before it died."""
-    try:
-        d.proc.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        d.proc.kill()
-        d.proc.wait()
+    B.reap(d.proc, seconds)
     client.pump(0.05)
     return client.pump(seconds, lambda: not client.others and client.owner == "")
 
@@ -288,15 +198,10 @@ def kill_loop(a):
     state = os.path.join(a.dir, "state")
     os.makedirs(state, exist_ok=True)
     conf = os.path.join(a.dir, "kill.conf")
-    write_conf(conf, state, a.recording, 0)
-    bus = PrivateBus()
+    B.write_conf(conf, state, a.recording, 0)
     note("kill-loop: %d runs, seed %d, kill within %.2f s of the start, a torn tail every %d restarts"
          % (a.runs, a.seed, a.max_kill, a.tear_every))
-    try:
-        return kill_loop_on(a, rng, state, conf, bus)
-    finally:
-        Daemon.kill_all()
-        bus.stop()
+    return B.on_private_bus(kill_loop_on, a, rng, state, conf, stop=Daemon.kill_all)
 
 
 def kill_loop_on(a, rng, state, conf, bus):
@@ -317,7 +222,7 @@ def kill_loop_on(a, rng, state, conf, bus):
         kill_at = d.t0 + rng.uniform(0.0, a.max_kill)
         early = False
         if final:
-            up = wait_up(client, d)
+            up = wait_up(client, d.proc, 10.0)
         else:
             client.pump(10.0, lambda: client.owner != "" or d.proc.poll() is not None or time.monotonic() >= kill_at)
             up = client.owner != ""
@@ -420,12 +325,7 @@ def kill_loop_on(a, rng, state, conf, bus):
 # --- enospc --------------------------------------------------------------------------
 
 def enospc(a):
-    bus = PrivateBus()
-    try:
-        return enospc_on(a, bus)
-    finally:
-        Daemon.kill_all()
-        bus.stop()
+    return B.on_private_bus(enospc_on, a, stop=Daemon.kill_all)
 
 
 def enospc_on(a, bus):
@@ -433,12 +333,12 @@ def enospc_on(a, bus):
     ledger = Ledger()
     a.dir, a.work = os.path.abspath(a.dir), os.path.abspath(a.work)
     conf = os.path.join(a.work, "enospc.conf")
-    write_conf(conf, a.dir, a.recording, a.speed)
+    B.write_conf(conf, a.dir, a.recording, a.speed)
     log_path = os.path.join(a.dir, "events.log")
     seed_ids = stored_ids(log_path)
     n_seed = len(seed_ids)
     d = Daemon(a.spasmd, conf, bus.address, os.path.join(a.work, "enospc-1.log"))
-    if not check(wait_up(client, d), "full disk: the daemon starts", d.tail()):
+    if not check(wait_up(client, d.proc, 10.0), "full disk: the daemon starts", d.tail()):
         d.proc.kill()
         return 1
 
@@ -501,10 +401,10 @@ def enospc_on(a, bus):
 
     # A restart reads it all back from events.log.
     idle = os.path.join(a.work, "enospc-idle.conf")
-    write_conf(idle, a.dir)
+    B.write_conf(idle, a.dir)
     client.run = 2
     d = Daemon(a.spasmd, idle, bus.address, os.path.join(a.work, "enospc-2.log"))
-    if check(wait_up(client, d), "restart on the same directory", d.tail()):
+    if check(wait_up(client, d.proc, 10.0), "restart on the same directory", d.tail()):
         evs = client.events()
         n, missing, changed, order = ledger.verify(evs, "after the restart")
         check(not missing and not changed and not order and len(evs) == n_seed + n
@@ -581,7 +481,7 @@ def main(argv=None):
         kill_loop(a)
     else:
         enospc(a)
-    return 1 if failed else 0
+    return B.exit_status()
 
 
 if __name__ == "__main__":
