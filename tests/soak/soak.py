@@ -81,10 +81,10 @@ RIG = os.path.join(ROOT, "tests", "rig")
 EMULATOR = os.path.join(RIG, "iiod_emulator.py")
 sys.path.insert(0, SIM)
 sys.path.insert(0, RIG)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
-NAME = "org.spasmd.Monitor1"
-PATH = "/org/spasmd/Monitor1"
-IFACE = "org.spasmd.Monitor1"
+from busclient import IFACE, NAME, PATH, PrivateBus  # noqa: E402
+
 CLASSES = ("spasm", "twitch", "voluntary")
 RSS_FLAT_KIB = 512
 SHM_PREFIX = "/dev/shm/spasmd-soak-"
@@ -233,19 +233,6 @@ def count(events):
 
 
 # --- 3. the run ----------------------------------------------------------------------------
-
-class PrivateBus:
-    def __init__(self):
-        out = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
-                             check=True, stdout=subprocess.PIPE, text=True).stdout.split("\n")
-        self.address, self.pid = out[0].strip(), int(out[1])
-
-    def stop(self):
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-
 
 def stop(proc, sig=signal.SIGTERM, timeout=15):
     if proc is None:
