@@ -179,18 +179,26 @@ int activation_end(struct detector *d, double offset_s, struct spasm_notice *out
         return n;
 }
 
+static bool channel_busy(const struct detector *d, unsigned c) {
+        return d->ch[c].active && d->tick.teager[c] > (float) d->cfg.on_ratio * d->ch[c].floor_teager;
+}
+
+/* Where the channels that are active (busy_only: busy) now left rest. */
+static double onset_s(const struct detector *d, bool busy_only) {
+        uint64_t first_quiet = d->ticks;
+        for (unsigned c = 0; c < d->n; c++)
+                if (d->ch[c].active && (!busy_only || channel_busy(d, c)) && d->ch[c].last_quiet_tick < first_quiet)
+                        first_quiet = d->ch[c].last_quiet_tick;
+        return tick_start_s(d, first_quiet + 1);
+}
+
 static void start_candidate(struct detector *d, uint64_t moving_before) {
         struct activation *a = &d->act;
-        uint64_t first_quiet = d->ticks;
-
-        for (unsigned c = 0; c < d->n; c++)
-                if (d->ch[c].active && d->ch[c].last_quiet_tick < first_quiet)
-                        first_quiet = d->ch[c].last_quiet_tick;
 
         memset(a, 0, sizeof(*a));
         a->state = ACT_CANDIDATE;
         a->start_tick = d->ticks;
-        a->ev.onset_s = tick_start_s(d, first_quiet + 1);
+        a->ev.onset_s = onset_s(d, false);
         a->ev.offset_s = -1.0;
         a->ev.detected_at_s = -1.0;
         a->ev.intensity_mvc_pct = -1.0f;
@@ -219,7 +227,7 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
                         continue;
                 a->ev.channel_mask |= 1u << c;
                 energy += k->teager[c] / t->floor_teager;
-                busy = busy || k->teager[c] > (float) d->cfg.on_ratio * t->floor_teager;
+                busy = busy || channel_busy(d, c);
                 all_noise = all_noise && t->noise_like;
         }
         for (unsigned c = 0; c < d->n; c++)
@@ -234,6 +242,21 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
         a->energy_max = fmaxf(a->energy_max, energy);
         if (busy)
                 a->busy_ticks++;
+        /* A beat's transient that ended during this candidate: what is busy
+         * after it is what outlasts the beat. */
+        if (a->beat_due && !a->beat_over && ecg_gate_ended_since(&d->ecg, a->start_tick)) {
+                a->beat_over = true;
+                a->beat_over_tick = d->ticks;
+        } else if (a->beat_over && busy) {
+                /* Counted from the start of a run: stray ticks of the beat's
+                 * tail, far apart, are not a contraction. */
+                if (d->ticks - a->last_after_beat_tick > ticks_for(d, BEAT_MARGIN_S)) {
+                        a->after_beat_ticks = 0;
+                        a->after_beat_onset_s = onset_s(d, true);
+                }
+                a->after_beat_ticks++;
+                a->last_after_beat_tick = d->ticks;
+        }
         /* The filters ring for a while after a strong burst: the muscle let go
          * where its energy fell well below what it held, not where the ringing
          * finally sinks under the floor threshold. */
@@ -378,8 +401,11 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
                  * stretch a 30 ms QRS residue or a pop past any minimum. */
                 if (a->busy_ticks < ticks_for(d, d->cfg.min_on_s))
                         break;
-                /* Starting on a heartbeat: it must outlast one to be muscle. */
-                if (a->beat_due && a->busy_ticks < ecg_gate_beat_ticks(&d->ecg) + ticks_for(d, BEAT_MARGIN_S))
+                /* Starting on a heartbeat: it must outlast one to be muscle
+                 * (a tall beat lasts longer than the usual one: once its
+                 * transient is seen to end, what follows must be busy). */
+                if (a->beat_due && (a->busy_ticks < ecg_gate_beat_ticks(&d->ecg) + ticks_for(d, BEAT_MARGIN_S) ||
+                                    (a->beat_over && a->after_beat_ticks < ticks_for(d, BEAT_MARGIN_S))))
                         break;
                 if (is_noise_spell(d)) {
                         a->state = ACT_ARTIFACT;
@@ -389,6 +415,11 @@ int activation_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
                  * burst spreads its energy as it goes on and is announced. */
                 if (is_concentrated(d))
                         break;
+                /* What outlasted the beat started well after it was over: a
+                 * twitch soon after a heartbeat begins where the twitch does. */
+                if (a->beat_due && a->beat_over &&
+                    a->after_beat_onset_s >= tick_start_s(d, a->beat_over_tick + ticks_for(d, BEAT_MARGIN_S)))
+                        a->ev.onset_s = a->after_beat_onset_s;
                 a->state = ACT_ANNOUNCED;
                 a->ev.id = ++d->next_id;
                 a->ev.announced_s = detector_time_s(d);

@@ -39,6 +39,9 @@ struct activation {
         struct spasm_event ev;
         uint64_t start_tick, last_active_tick, last_busy_tick;
         uint32_t ticks, active_ticks, busy_ticks, quiet_ticks, noise_ticks;
+        uint32_t after_beat_ticks; /* busy after the beat it started on was over */
+        double after_beat_onset_s; /* where that run started */
+        uint64_t beat_over_tick, last_after_beat_tick;
         float energy_sum, energy_max;
         double power_sum[DETECTOR_MAX_EMG];
         float level;          /* slow level of the summed ratios over the activation */
@@ -48,6 +51,7 @@ struct activation {
         uint32_t tremor_crossings_at_start;
         uint32_t pulse_peaks;
         bool beat_due;        /* started when a heartbeat was expected */
+        bool beat_over;       /* ... and that beat's transient has ended */
         bool pulse_high;
         uint64_t last_moving_tick;
 };

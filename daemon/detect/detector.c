@@ -184,7 +184,7 @@ static void track_channels(struct detector *d) {
         for (unsigned c = 0; c < d->n; c++)
                 if (d->ch[c].floor_teager > 0.0f)
                         strongest = fmaxf(strongest, k->teager[c] / d->ch[c].floor_teager);
-        ecg_gate_tick(&d->ecg, d->ticks, strongest);
+        ecg_gate_tick(&d->ecg, d->ticks, strongest, d->act.state == ACT_ANNOUNCED);
 
         for (unsigned c = 0; c < d->n; c++) {
                 struct channel_track *t = &d->ch[c];

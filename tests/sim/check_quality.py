@@ -54,8 +54,6 @@ FLOORS = (
 # that passes prints XPASS, a prompt to take it off this list. Every entry is
 # also named in the README, so a shortfall is never hidden by a green build.
 KNOWN_SHORTFALLS = {
-    "real emggo_tibialis_ecg_250hz: no event away from muscle activity":
-        "a few bursts of its very large ECG (QRS ~30x the floor between beats) escape the rhythm tracker",
     "real myo_wrist_p12345_0: no event":
         "its 'slight hand movements' reach 10-100x the resting floor, above weak-spasm levels",
 }

@@ -41,6 +41,7 @@ struct scene {
         size_t n_moves;
         double mains_hz, mains_uv;
         double ecg_uv, ecg_bpm;
+        unsigned ecg_tall_every;                     /* every Nth beat twice as tall */
         double noisy_from_s, noisy_to_s, noisy_gain; /* an electrode getting noisier */
         double pop_at_s, pop_uv;                     /* an electrode pop: step, then decay */
         double rate_hz;                              /* 0: RATE */
@@ -80,7 +81,8 @@ static double ecg_at(const struct scene *s, double t) {
         if (s->ecg_uv <= 0)
                 return 0.0;
         double period = 60.0 / s->ecg_bpm, phase = fmod(t, period) - 0.3;
-        return s->ecg_uv * (exp(-phase * phase / (2 * 0.008 * 0.008)) - 0.25 * exp(-(phase - 0.025) * (phase - 0.025) / (2 * 0.01 * 0.01)));
+        double uv = s->ecg_tall_every && (unsigned) (t / period) % s->ecg_tall_every == 0 ? 2.0 * s->ecg_uv : s->ecg_uv;
+        return uv * (exp(-phase * phase / (2 * 0.008 * 0.008)) - 0.25 * exp(-(phase - 0.025) * (phase - 0.025) / (2 * 0.01 * 0.01)));
 }
 
 static struct detector *new_detector(double rate_hz, unsigned n_emg, bool imu) {
@@ -263,6 +265,30 @@ static void test_heartbeats_are_not_events(void **state) {
                         print_message("ecg %.0f uV: %s %.2f-%.2f peak %.1f\n", uv, spasm_class_to_string(o.ended[i].class),
                                       o.ended[i].onset_s, o.ended[i].offset_s, o.ended[i].peak_uv);
                 assert_int_equal(o.n_onsets, 0);
+        }
+}
+
+static void test_heartbeats_around_contractions(void **state) {
+        (void) state;
+        /* 250 Hz, a QRS far above the floor, some beats twice as tall; beats
+         * go unseen under a contraction and must not become events after it;
+         * a twitch soon after a beat keeps its own onset. Beats at 0.3 s +
+         * k x 0.8 s: 19.5, 20.3 ... 23.5, 24.3 ... 29.9, 30.7. */
+        const struct burst b[] = { { 20.0, 23.0, 40.0, 1 }, { 30.15, 30.65, 40.0, 1 } };
+        for (double uv = 100; uv <= 400; uv += 100) {
+                struct scene s = { .duration_s = 40, .n_emg = 1, .ecg_uv = uv, .ecg_bpm = 75, .ecg_tall_every = 3,
+                                   .bursts = b, .n_bursts = 2, .rate_hz = 250 };
+                struct outcome o;
+                run_scene(&s, &o);
+                for (size_t i = 0; i < o.n_ended; i++)
+                        print_message("ecg %.0f uV: %s %.2f-%.2f\n", uv, spasm_class_to_string(o.ended[i].class),
+                                      o.ended[i].onset_s, o.ended[i].offset_s);
+                assert_int_equal(o.n_onsets, 2);
+                assert_int_equal(o.n_ended, 2);
+                assert_int_equal(o.ended[0].class, SPASM_CLASS_SPASM);
+                assert_true(fabs(o.ended[0].onset_s - 20.0) < 0.15);
+                assert_int_equal(o.ended[1].class, SPASM_CLASS_TWITCH);
+                assert_true(fabs(o.ended[1].onset_s - 30.15) < 0.1);
         }
 }
 
@@ -452,6 +478,7 @@ int main(void) {
                 cmocka_unit_test(test_without_imu_never_voluntary),
                 cmocka_unit_test(test_mains_found),
                 cmocka_unit_test(test_heartbeats_are_not_events),
+                cmocka_unit_test(test_heartbeats_around_contractions),
                 cmocka_unit_test(test_noisier_electrode_is_not_muscle),
                 cmocka_unit_test(test_pop_is_not_an_event),
                 cmocka_unit_test(test_low_rate_burst),
