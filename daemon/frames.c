@@ -50,9 +50,13 @@ bool frame_aligner_frame(struct frame_aligner *a, const struct sample_block *b, 
         for (unsigned c = 0; c < a->n_emg; c++)
                 emg[c] = emg_map[c] < b->n_channels ? row[emg_map[c]] : 0.0f;
 
-        double t = emg_time(a, b, i);
-        if (!a->have_imu)
+        if (!a->have_imu) {
+                /* Without an IMU sample no time is needed, but the first frame still sets the origin. */
+                if (!a->emg_started)
+                        (void) emg_time(a, b, i);
                 return false;
+        }
+        double t = emg_time(a, b, i);
         /* The newest IMU sample is usually a little behind or ahead of this
          * frame; either way it stands for it unless it is stale. */
         double age = t - a->imu_last_s;

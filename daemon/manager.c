@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,14 @@ static int64_t clock_ns(clockid_t id) {
         struct timespec t;
         clock_gettime(id, &t);
         return (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* When the loop woke up: read once a wake-up, where a clock read would be once a block. */
+static int64_t loop_now_ns(const struct manager *m) {
+        uint64_t usec = 0;
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &usec) < 0)
+                return clock_ns(CLOCK_MONOTONIC);
+        return (int64_t) usec * 1000;
 }
 
 unsigned n_monitors(const struct manager *m) {
@@ -126,7 +135,7 @@ static void publish_sensor(struct manager *m, unsigned idx, bool added) {
                 bus_sensor_add(m->bus, sensor_name(s), &info);
         else
                 bus_sensor_update(m->bus, sensor_name(s), &info);
-        m->published_ns[idx] = clock_ns(CLOCK_MONOTONIC);
+        m->published_ns[idx] = loop_now_ns(m);
 }
 
 /* --- detectors ---------------------------------------------------------------------- */
@@ -206,7 +215,7 @@ static void on_block(struct sensor *s, const struct sample_block *b, void *userd
                 if (!m->monitors[idx])
                         return;
                 calibration_sample(&m->calibration, idx, sensor_name(s), monitor_detector(m->monitors[idx]));
-                if (clock_ns(CLOCK_MONOTONIC) - m->published_ns[idx] >= SENSOR_PUBLISH_NS)
+                if (loop_now_ns(m) - m->published_ns[idx] >= SENSOR_PUBLISH_NS)
                         publish_sensor(m, idx, false);
                 return;
         }
@@ -446,7 +455,10 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
 
-        r = sd_event_default(&m->event);
+        /* A loop of our own, not sd_event_default(): on the default loop, sd_event_prepare() checks
+         * with a gettid() system call that it runs in its thread, on every one of the hundreds of
+         * wake-ups a second that the sensors' blocks cause. */
+        r = sd_event_new(&m->event);
         if (r < 0)
                 goto fail;
         r = sd_event_set_signal_exit(m->event, true);
@@ -499,6 +511,9 @@ int manager_run(const struct manager_options *opts, const struct spasmd_config *
                         goto fail_logged;
         }
 
+        /* Connecting parsed each remote's XML description (libxml2) and freed it again; give the
+         * whole free pages that left inside the heap back, once, rather than keep them resident. */
+        malloc_trim(0);
         sd_notify(false, "READY=1");
         update_status(m);
         r = sd_event_loop(m->event);

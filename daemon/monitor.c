@@ -8,7 +8,9 @@
 #include "log.h"
 #include "monitor.h"
 
-#define NOTICE_ROOM 64
+/* Every detector call (push, gap, flush) writes at most this many notices, and each call's are
+ * delivered before the next: more room would only be zeroed memory, for every sensor. */
+#define NOTICE_ROOM DETECTOR_MAX_NOTICES_PER_FRAME
 #define ORIGIN_SLACK_NS 1000000000LL
 
 struct monitor {

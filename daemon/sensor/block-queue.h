@@ -2,9 +2,11 @@
 #pragma once
 
 /*
- * Blocks from one reader thread to the event loop: a bounded ring of
+ * Blocks from one reader thread to the event loop: a bounded queue of
  * preallocated sample blocks, one producer, one consumer, no locks, and an
- * eventfd that the loop watches. A full ring never blocks the reader: the
+ * eventfd that the loop watches. Blocks come out in the order they were
+ * committed; the producer always fills the lowest free slot, so that only
+ * as many slots are ever resident as the consumer fell behind by. A full ring never blocks the reader: the
  * samples it could not hand over are counted and reported with the next
  * block that gets through, so the detector is told of the gap.
  *

@@ -78,9 +78,11 @@ struct sensor {
 /*
  * The queue's blocks hold a refill's samples (up to SAMPLE_BLOCK_MAX_SAMPLES)
  * of this device's channels, no more. 16 sensors of 8 channels at 2 kHz,
- * buffer_ms 50: 16 x 22 blocks of 3.2 kB, 1.1 MB resident in all; 64 whole
- * blocks a sensor, of which each refill touched the first one or two 4 kB
- * pages of 64 kB, came to 6.9 MB.
+ * buffer_ms 50: 16 x 22 blocks of 3.2 kB, 1.1 MB reserved in all, of which
+ * only the blocks the loop ever fell behind by become resident (the queue
+ * fills its lowest free block first): two or three a sensor while the loop
+ * keeps up. 64 whole blocks a sensor, of which each refill touched the
+ * first one or two 4 kB pages of 64 kB, came to 6.9 MB.
  */
 static int size_queue(struct sensor *s, struct iio_source *src, char *err, size_t errlen) {
         size_t refill = iio_source_buffer_samples(src);

@@ -108,6 +108,56 @@ static void test_full_ring(void **state) {
         block_queue_free(q);
 }
 
+/* While the consumer keeps up, the producer keeps to the lowest slots: a deep queue costs memory
+ * only when the loop really fell behind. */
+static void test_lowest_slot(void **state) {
+        (void) state;
+        struct block_queue *q = NULL;
+        assert_int_equal(block_queue_new_sized(64, 100, &q), 0);
+        struct sample_block *first = block_queue_reserve(q);
+        assert_non_null(first);
+        /* reserved, not committed: the same block again */
+        assert_ptr_equal(block_queue_reserve(q), first);
+        for (uint64_t i = 0; i < 200; i++) {
+                struct sample_block *b = block_queue_reserve(q);
+                assert_ptr_equal(b, first);
+                b->first_index = i;
+                b->dropped = 0;
+                b->n_samples = 1;
+                b->n_channels = 1;
+                block_queue_commit(q);
+                assert_int_equal(block_queue_peek(q)->first_index, i);
+                block_queue_release(q);
+        }
+        /* three behind: three slots; once drained, back to the first */
+        struct sample_block *seen[3];
+        for (uint64_t i = 0; i < 3; i++) {
+                seen[i] = block_queue_reserve(q);
+                seen[i]->first_index = 1000 + i;
+                seen[i]->n_samples = 1;
+                seen[i]->n_channels = 1;
+                block_queue_commit(q);
+        }
+        assert_ptr_equal(seen[0], first);
+        assert_ptr_not_equal(seen[1], first);
+        assert_ptr_not_equal(seen[2], seen[1]);
+        /* release the first only: its slot is the lowest free one again, order is kept */
+        assert_int_equal(block_queue_peek(q)->first_index, 1000);
+        block_queue_release(q);
+        struct sample_block *b = block_queue_reserve(q);
+        assert_ptr_equal(b, first);
+        b->first_index = 1003;
+        b->n_samples = 1;
+        b->n_channels = 1;
+        block_queue_commit(q);
+        for (uint64_t i = 1; i <= 3; i++) {
+                assert_int_equal(block_queue_peek(q)->first_index, 1000 + i);
+                block_queue_release(q);
+        }
+        assert_null(block_queue_peek(q));
+        block_queue_free(q);
+}
+
 static void test_eventfd(void **state) {
         (void) state;
         struct block_queue *q = NULL;
@@ -217,6 +267,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_size),
                 cmocka_unit_test(test_order),
                 cmocka_unit_test(test_full_ring),
+                cmocka_unit_test(test_lowest_slot),
                 cmocka_unit_test(test_eventfd),
                 cmocka_unit_test(test_two_threads),
         };
