@@ -64,10 +64,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EMULATOR = os.path.join(ROOT, "tests", "rig", "iiod_emulator.py")
 sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
-NAME = "org.spasmd.Monitor1"
-PATH = "/org/spasmd/Monitor1"
-IFACE = "org.spasmd.Monitor1"
+from busclient import IFACE, NAME, PATH, PrivateBus  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -123,19 +123,6 @@ def write_wide_recording(path, seconds, rate, channels):
 
 
 # --- processes ----------------------------------------------------------------------------
-
-class PrivateBus:
-    def __init__(self):
-        out = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
-                             check=True, stdout=subprocess.PIPE, text=True).stdout.split("\n")
-        self.address, self.pid = out[0].strip(), int(out[1])
-
-    def stop(self):
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-
 
 def start_emulator(recording, tmp, tag):
     port_file = os.path.join(tmp, "port-" + tag)
