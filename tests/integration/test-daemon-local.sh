@@ -23,7 +23,7 @@ head -n 45006 tests/data/demo-lumbar.csv > "$tmp/cut.csv"
 "$build/spasmctl" analyze --json "$tmp/cut.csv" | grep -v '"summary"' > "$tmp/analyze.jsonl"
 
 # Inside the rig: write the config for URI, run spasmd while the 45 s cut
-# plays at 3x (the feeder then starts over; that second pass is not compared).
+# plays at 5x (the feeder then starts over; that second pass is not compared).
 cat > "$tmp/run.sh" <<'RUN'
 #!/bin/sh
 uri=$1; out=$2
@@ -39,7 +39,7 @@ role = imu
 CONF
 "$SPASMD" --bus=none --config "$out.conf" --events=json > "$out.jsonl" 2> "$out.log" &
 pid=$!
-sleep 16.5
+sleep 10.5
 kill -TERM $pid; wait $pid
 RUN
 chmod +x "$tmp/run.sh"
@@ -55,11 +55,11 @@ sys.exit(0 if ref and len(live) == len(ref) and all(
 PY
 }
 
-if SPASMD="$build/spasmd" tests/rig/local-rig --recording "$tmp/cut.csv" --speed 3 -- "$tmp/run.sh" local: "$tmp/local" \
+if SPASMD="$build/spasmd" tests/rig/local-rig --recording "$tmp/cut.csv" --speed 5 -- "$tmp/run.sh" local: "$tmp/local" \
         && compare local; then ok "local: backend: events equal spasmctl analyze"
 else ko "local: backend"; tail -5 "$tmp/local.log" 2>/dev/null; fi
 
-if SPASMD="$build/spasmd" tests/rig/local-rig --recording "$tmp/cut.csv" --speed 3 --iiod-port 0 -- \
+if SPASMD="$build/spasmd" tests/rig/local-rig --recording "$tmp/cut.csv" --speed 5 --iiod-port 0 -- \
         sh -c '"$0" "$LOCAL_RIG_IIOD_URI" "$1"' "$tmp/run.sh" "$tmp/iiod" && compare iiod; then
         ok "Debian's iiod over ip:: events equal spasmctl analyze"
 else ko "through iiod"; tail -5 "$tmp/iiod.log" 2>/dev/null; fi
