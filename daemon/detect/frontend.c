@@ -14,20 +14,6 @@
 /* Where surface EMG has faded: the in-band / high-band split. */
 #define EMG_TOP_HZ 300.0
 #define SPLIT_MIN_RATE_HZ 450.0
-/* A spike (electrostatic discharge, a tug on the leads) departs from the
- * signal in a sample and is back within a couple of milliseconds. Through
- * the filters its energy is white: it reads as an electrode gone noisy, and
- * the noise floor, following it, is dragged up by orders of magnitude for
- * seconds. Surface EMG never changes by this much from one sample to the
- * next (the public recordings reach 3.1 mV at 250 Hz), nor by this many
- * times its own typical change: such a departure is held at the last good
- * value like an unusable sample. One that lasts past SPIKE_MAX_S is a step
- * (an electrode pop) and is let through, that much later; the way back from
- * a longer pulse is a departure too, so a pulse keeps its width. */
-#define SPIKE_MIN_UV 5000.0f
-#define SPIKE_OVER_TYPICAL 32.0f
-#define SPIKE_MAX_S 0.002
-#define SPIKE_TYPICAL_TAU_S 1.0
 
 static void set_notches(struct frontend *f, double mains_hz) {
         f->n_notches = 0;
@@ -78,8 +64,6 @@ void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, doub
         set_notches(f, 0);
         mains_finder_init(&f->mains, rate_hz);
         f->mains_listen = (uint32_t) (MAINS_LISTEN_S * rate_hz);
-        f->spike_run_max = (int32_t) fmax(1.0, floor(SPIKE_MAX_S * rate_hz));
-        frontend_restart(f);
 }
 
 void frontend_restart(struct frontend *f) {
@@ -90,9 +74,6 @@ void frontend_restart(struct frontend *f) {
                 memset(grp->lp_z, 0, sizeof(grp->lp_z));
                 memset(grp->high_z, 0, sizeof(grp->high_z));
                 grp->prev1 = grp->prev2 = (lanes) { 0 };
-                grp->typical_jump = grp->sum_jump = (lanes) { 0 };
-                grp->spike_thr = (lanes) { 0 } + SPIKE_MIN_UV;
-                grp->spike_run = grp->spike_bad = (lane_mask) { 0 };
         }
         f->started = false;
 }
@@ -268,12 +249,8 @@ static inline __attribute__((always_inline)) void run_group(struct frontend *f, 
         w.hz1 = grp->high_z[1];
         w.sum_high = grp->sum_high;
 
-        /* The samples in: a broken reading repeats the last good one, and so
-         * does a spike while it may still be one. */
+        /* The samples in: a broken reading repeats the last good one. */
         lanes origin = grp->origin, last_good = grp->last_good;
-        lanes spike_thr = grp->spike_thr, sum_jump = grp->sum_jump;
-        lane_mask spike_run = grp->spike_run, spike_bad = grp->spike_bad;
-        const lane_mask run_max = (lane_mask) { 0 } + f->spike_run_max;
         lane_mask nbad = { 0 };
         if (first) {
                 /* Start the high-pass from the signal's own level, not from a
@@ -288,22 +265,11 @@ static inline __attribute__((always_inline)) void run_group(struct frontend *f, 
                 lane_mask ok = (lanes) ((lane_mask) x & magnitude) <= limit;
                 x = (lanes) (((lane_mask) x & ok) | ((lane_mask) last_good & ~ok));
                 nbad += ok + 1;
-                lanes jump = (lanes) ((lane_mask) (x - last_good) & magnitude);
-                lane_mask departs = jump > spike_thr;
-                lane_mask hold = departs & (spike_run < run_max);
-                /* Back near where it left: what was held was a spike. */
-                spike_bad += ~departs & spike_run;
-                spike_run = (spike_run + 1) & hold;
-                sum_jump += (lanes) ((lane_mask) jump & ~hold);
-                x = (lanes) (((lane_mask) last_good & hold) | ((lane_mask) x & ~hold));
                 last_good = x;
                 buf[j] = x - origin;
         }
         grp->origin = origin;
         grp->last_good = last_good;
-        grp->sum_jump = sum_jump;
-        grp->spike_run = spike_run;
-        grp->spike_bad = spike_bad;
         for (unsigned c = 0; c < FRONTEND_LANES; c++)
                 bad[c] = (unsigned) nbad[c];
 
@@ -444,19 +410,9 @@ void frontend_take_tick(struct frontend *f, uint32_t tick_len, struct frontend_t
                 out->power[c] = grp->sum_power[lane] * inv;
                 out->high[c] = grp->sum_high[lane] * inv;
                 out->teager[c] = grp->sum_teager[lane] * inv;
-                out->bad_samples[c] = f->bad_samples[c] + (uint32_t) grp->spike_bad[lane];
+                out->bad_samples[c] = f->bad_samples[c];
                 f->bad_samples[c] = 0;
         }
-        /* The typical sample-to-sample change, and the spike threshold it gives. */
-        float a = onepole_alpha(tick_len / f->rate_hz, SPIKE_TYPICAL_TAU_S);
-        for (unsigned g = 0; g < f->groups; g++) {
-                struct frontend_group *grp = &f->group[g];
-                grp->sum_power = grp->sum_high = grp->sum_teager = (lanes) { 0 };
-                grp->spike_bad = (lane_mask) { 0 };
-                grp->typical_jump += a * (grp->sum_jump * inv - grp->typical_jump);
-                grp->sum_jump = (lanes) { 0 };
-                lanes thr = SPIKE_OVER_TYPICAL * grp->typical_jump;
-                lane_mask low = thr < SPIKE_MIN_UV;
-                grp->spike_thr = (lanes) ((low & (lane_mask) ((lanes) { 0 } + SPIKE_MIN_UV)) | (~low & (lane_mask) thr));
-        }
+        for (unsigned g = 0; g < f->groups; g++)
+                f->group[g].sum_power = f->group[g].sum_high = f->group[g].sum_teager = (lanes) { 0 };
 }

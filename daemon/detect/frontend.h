@@ -48,12 +48,6 @@ struct frontend_group {
         /* Sums over the current tick. */
         lanes sum_power, sum_high, sum_teager;
         lanes origin, last_good;
-        /* Spikes (frontend.c): the mean sample-to-sample change over about a
-         * second (updated per tick) and the threshold it gives, this tick's
-         * changes, how many samples in a row are held as a spike, and the
-         * held samples that turned out to be one, this tick. */
-        lanes typical_jump, spike_thr, sum_jump;
-        lane_mask spike_run, spike_bad;
 };
 
 struct frontend {
@@ -68,7 +62,6 @@ struct frontend {
         bool started;
         struct frontend_group group[FRONTEND_GROUPS];
         uint32_t bad_samples[DETECTOR_MAX_EMG];
-        int32_t spike_run_max;     /* samples a spike may be held; a departure that lasts is a step */
         struct mains_finder mains;
         uint32_t mains_listen;     /* samples left to listen for mains */
         uint32_t mains_quiet;      /* samples until it listens again */
