@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "detector-internal.h"
-#include "minmax.h"
 
 /* A deliberate movement keeps the trunk turning or accelerating for well
  * over the length of the jerk that may start a spasm. */
@@ -103,7 +102,7 @@ static void finish_fields(struct detector *d) {
                         best = c;
         float mean_uv = channel_mean_uv(a, best);
         a->ev.mean_uv = mean_uv;
-        a->ev.intensity = mean_uv / sqrtf(max_f(d->ch[best].floor, 1e-6f));
+        a->ev.intensity = mean_uv / sqrtf(fmaxf(d->ch[best].floor, 1e-6f));
         a->ev.intensity_mvc_pct = d->ch[best].mvc_uv > 0.0f ? 100.0f * mean_uv / d->ch[best].mvc_uv : -1.0f;
 
         double duration = (a->ev.offset_s >= 0 ? a->ev.offset_s : detector_time_s(d)) - a->ev.onset_s;
@@ -233,14 +232,14 @@ static void accumulate(struct detector *d, bool any_active, bool moving) {
         }
         for (unsigned c = 0; c < d->n; c++)
                 if (a->ev.channel_mask & (1u << c))
-                        a->ev.peak_uv = max_f(a->ev.peak_uv, sqrtf(d->ch[c].env));
+                        a->ev.peak_uv = fmaxf(a->ev.peak_uv, sqrtf(d->ch[c].env));
         a->power_n++;
         /* The level a contraction held: quick to rise, slow to forget, so a
          * release is measured against the contraction, not against itself. */
         float sum = summed_ratio(d);
         a->level += (sum > a->level ? d->a_level : d->a_level_decay) * (sum - a->level);
         a->energy_sum += energy;
-        a->energy_max = max_f(a->energy_max, energy);
+        a->energy_max = fmaxf(a->energy_max, energy);
         if (busy)
                 a->busy_ticks++;
         /* A beat's transient that ended during this candidate: what is busy

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "detector-internal.h"
-#include "minmax.h"
 
 /* ECG lives mostly below 30 Hz and surface EMG mostly above; 4th order so
  * that a 160 uV QRS leaves little behind. */
@@ -169,9 +168,9 @@ static void update_floor(struct detector *d, struct channel_track *t) {
         t->floor += a * (t->env - t->floor);
         t->floor_high += a * (t->env_high - t->floor_high);
         t->floor_teager += a * (t->env_teager - t->floor_teager);
-        t->floor = max_f(t->floor, MIN_FLOOR);
-        t->floor_high = max_f(t->floor_high, 0.0f);
-        t->floor_teager = max_f(t->floor_teager, MIN_FLOOR);
+        t->floor = fmaxf(t->floor, MIN_FLOOR);
+        t->floor_high = fmaxf(t->floor_high, 0.0f);
+        t->floor_teager = fmaxf(t->floor_teager, MIN_FLOOR);
 }
 
 static void track_channels(struct detector *d) {
@@ -184,7 +183,7 @@ static void track_channels(struct detector *d) {
         float strongest = 0.0f;
         for (unsigned c = 0; c < d->n; c++)
                 if (d->ch[c].floor_teager > 0.0f)
-                        strongest = max_f(strongest, k->teager[c] / d->ch[c].floor_teager);
+                        strongest = fmaxf(strongest, k->teager[c] / d->ch[c].floor_teager);
         ecg_gate_tick(&d->ecg, d->ticks, strongest, d->act.state == ACT_ANNOUNCED);
 
         for (unsigned c = 0; c < d->n; c++) {
@@ -203,8 +202,8 @@ static void track_channels(struct detector *d) {
                         continue;
                 }
 
-                t->floor = max_f(t->floor, MIN_FLOOR);
-                t->floor_teager = max_f(t->floor_teager, MIN_FLOOR);
+                t->floor = fmaxf(t->floor, MIN_FLOOR);
+                t->floor_teager = fmaxf(t->floor_teager, MIN_FLOOR);
                 /* Detection runs on Teager energy: it hears EMG as well as
                  * power does but the slow ECG residue several times less. */
                 t->ratio = t->env_teager / t->floor_teager;
@@ -229,57 +228,25 @@ static int run_tick(struct detector *d, struct spasm_notice *out, size_t n_out) 
         return r;
 }
 
-/* A frame with a non-finite value is left out. Without a branch: a sum
- * that starts at +0 and only ever has finite numbers added never is -0,
- * so adding +0 in place of a left-out frame changes nothing. */
-static void imu_frames(struct detector *d, const float *imu, size_t n) {
-        float s0 = d->imu.sum[0], s1 = d->imu.sum[1], s2 = d->imu.sum[2];
-        float s3 = d->imu.sum[3], s4 = d->imu.sum[4], s5 = d->imu.sum[5];
-        uint32_t count = d->imu.count;
-
-        for (size_t i = 0; i < n; i++, imu += 6) {
-                /* x - x is +0 for a finite x and NaN otherwise: one test,
-                 * no branch per value. */
-                float probe = ((imu[0] - imu[0]) + (imu[1] - imu[1])) + ((imu[2] - imu[2]) + (imu[3] - imu[3])) +
-                              ((imu[4] - imu[4]) + (imu[5] - imu[5]));
-                bool finite = probe == 0.0f;
-                s0 += finite ? imu[0] : 0.0f;
-                s1 += finite ? imu[1] : 0.0f;
-                s2 += finite ? imu[2] : 0.0f;
-                s3 += finite ? imu[3] : 0.0f;
-                s4 += finite ? imu[4] : 0.0f;
-                s5 += finite ? imu[5] : 0.0f;
-                count += finite;
-        }
-        d->imu.sum[0] = s0;
-        d->imu.sum[1] = s1;
-        d->imu.sum[2] = s2;
-        d->imu.sum[3] = s3;
-        d->imu.sum[4] = s4;
-        d->imu.sum[5] = s5;
-        d->imu.count = count;
-}
-
-/* n frames that do not go past the end of the current tick. */
-static int push_frames(struct detector *d, size_t n, const float *emg, const float *imu, struct spasm_notice *out,
-                       size_t n_out) {
-        frontend_block(&d->fe, emg, (unsigned) n);
-        if (d->cfg.has_imu && imu)
-                imu_frames(d, imu, n);
-        d->frames += n;
-        d->in_tick += (uint32_t) n;
-        if (d->in_tick < d->tick_len)
-                return 0;
-        d->in_tick = 0;
-        return run_tick(d, out, n_out);
-}
-
 int detector_push(struct detector *d, const float *emg, const float *imu, struct spasm_notice *out, size_t n_out) {
         if (!d || !emg)
                 return -EINVAL;
         if (n_out < DETECTOR_MAX_NOTICES_PER_FRAME)
                 return -ENOBUFS;
-        return push_frames(d, 1, emg, imu, out, n_out);
+
+        frontend_sample(&d->fe, emg);
+        if (d->cfg.has_imu && imu) {
+                bool finite = true;
+                for (unsigned i = 0; i < 6; i++)
+                        finite = finite && isfinite(imu[i]);
+                if (finite)
+                        imu_tracker_sample(&d->imu, imu);
+        }
+        d->frames++;
+        if (++d->in_tick < d->tick_len)
+                return 0;
+        d->in_tick = 0;
+        return run_tick(d, out, n_out);
 }
 
 int detector_push_block(struct detector *d, size_t n, const float *emg, const float *imu,
@@ -288,19 +255,13 @@ int detector_push_block(struct detector *d, size_t n, const float *emg, const fl
 
         if (!d || !emg || !consumed)
                 return -EINVAL;
-        /* Notices come only at the end of a tick: a tick at a time is the
-         * same as a frame at a time. */
-        for (i = 0; i < n;) {
+        for (i = 0; i < n; i++) {
                 if (n_out - written < DETECTOR_MAX_NOTICES_PER_FRAME)
                         break;
-                size_t m = d->tick_len - d->in_tick;
-                if (m > n - i)
-                        m = n - i;
-                int r = push_frames(d, m, emg + i * d->n, imu ? imu + i * 6 : NULL, out + written, n_out - written);
+                int r = detector_push(d, emg + i * d->n, imu ? imu + i * 6 : NULL, out + written, n_out - written);
                 if (r < 0)
                         return r;
                 written += (size_t) r;
-                i += m;
         }
         *consumed = i;
         return (int) written;
@@ -349,7 +310,7 @@ int detector_channel_status(const struct detector *d, unsigned ch, struct detect
         float floor_uv = sqrtf(t->floor);
         *ret = (struct detector_channel_status) {
                 .noise_floor_uv = floor_uv,
-                .level_uv = sqrtf(max_f(t->env, 0.0f)),
+                .level_uv = sqrtf(fmaxf(t->env, 0.0f)),
                 .mains_hz = d->fe.mains.hz,
                 /* A flat line or a rail reads as no contact; a floor far above
                  * what a seated electrode gives as poor contact. */
@@ -368,7 +329,7 @@ float detector_activity(const struct detector *d) {
         if (!d || d->ticks < d->warm_until_tick)
                 return 0.0f;
         for (unsigned c = 0; c < d->n; c++)
-                best = max_f(best, d->ch[c].ratio);
+                best = fmaxf(best, d->ch[c].ratio);
         return best;
 }
 
@@ -390,9 +351,9 @@ int detector_rebaseline(struct detector *d) {
                 return -EBUSY;
         for (unsigned c = 0; c < d->n; c++) {
                 struct channel_track *t = &d->ch[c];
-                t->floor = max_f(t->env, MIN_FLOOR);
-                t->floor_high = max_f(t->env_high, 0.0f);
-                t->floor_teager = max_f(t->env_teager, MIN_FLOOR);
+                t->floor = fmaxf(t->env, MIN_FLOOR);
+                t->floor_high = fmaxf(t->env_high, 0.0f);
+                t->floor_teager = fmaxf(t->env_teager, MIN_FLOOR);
         }
         return 0;
 }

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "ecg.h"
-#include "minmax.h"
 
 #define BEAT_ON 5.0f
 /* Beats are the tallest regular transients: noise spikes well below the
@@ -122,7 +121,7 @@ void ecg_gate_tick(struct ecg_gate *g, uint64_t tick, float x, bool hidden) {
                 if ((double) (tick - g->rise_tick) * g->tick_s <= BEAT_MAX_S)
                         record_beat(g, g->rise_tick, tick - g->rise_tick, g->peak);
         } else if (g->above)
-                g->peak = max_f(g->peak, x);
+                g->peak = fmaxf(g->peak, x);
         /* Beats under a burst cannot be seen, so that time does not count
          * as beats missed: the heart did not stop for the contraction. */
         if (g->locked && hidden) {

@@ -78,6 +78,20 @@ void frontend_restart(struct frontend *f) {
         f->started = false;
 }
 
+/* Vectors pass by pointer: an AVX-sized value in a call would change the ABI. */
+static inline void section(const struct biquad *q, lanes *z, lanes *v) {
+        lanes x = *v, y = q->b0 * x + z[0];
+        z[0] = q->b1 * x - q->a1 * y + z[1];
+        z[1] = q->b2 * x - q->a2 * y;
+        *v = y;
+}
+
+static inline float lane_sum(const lanes *v) {
+        float sum = 0.0f;
+        for (unsigned i = 0; i < FRONTEND_LANES; i++)
+                sum += (*v)[i];
+        return sum;
+}
 /* No electrode gives a volt; a sample that far out is a broken reading, and
  * its square would overflow the filters' floats and blind the channel. */
 #define SAMPLE_MAX_UV 1e7f
@@ -86,253 +100,6 @@ static bool usable(float x) {
         return isfinite(x) && fabsf(x) <= SAMPLE_MAX_UV;
 }
 
-/* Vectors pass by pointer: an AVX-sized value in a call would change the ABI. */
-static inline void load_group(lanes *v, const float *p, unsigned used) {
-        if (used == FRONTEND_LANES) {
-                memcpy(v, p, sizeof(*v));
-                return;
-        }
-        *v = (lanes) { 0 };
-        for (unsigned i = 0; i < used; i++)
-                (*v)[i] = p[i];
-}
-
-/*
- * A group's cascade, a block of frames at a time. Frame by frame, each
- * section would wait for the one before it on the same sample (some 6
- * cycles a section, 11 deep), and the next frame's sections for these:
- * little would run side by side. Instead the sections go in passes of up
- * to PASS_STAGES over the block, each pass a pipeline ("wavefront"): in
- * step j, the pass's stage k works on frame j - k, from what stage k - 1
- * made of that frame in step j - 1, so the stages of a step do not wait
- * for each other. A pass's filter state stays in registers for the whole
- * block; between passes the block's samples wait in buf.
- *
- * Stages: the two high-pass sections, the notches, then, when split, the
- * two low-pass sections, the first with the high band's section beside it
- * on the same input. Every lane sees the very same IEEE operations, in the
- * very same order, as frame by frame.
- */
-#define STAGES_MAX (FRONTEND_HP_STAGES + FRONTEND_NOTCHES + FRONTEND_LP_STAGES)
-#define PASS_STAGES 5
-
-struct wave {
-        lanes b0[STAGES_MAX], b1[STAGES_MAX], b2[STAGES_MAX], a1[STAGES_MAX], a2[STAGES_MAX];
-        lanes z0[STAGES_MAX], z1[STAGES_MAX];
-        lanes hb0, hb1, hb2, ha1, ha2, hz0, hz1;
-        lanes sum_high;
-};
-
-static inline void broadcast(lanes *v, float x) {
-        for (unsigned i = 0; i < FRONTEND_LANES; i++)
-                (*v)[i] = x;
-}
-
-static inline void wave_load(struct wave *w, unsigned k, const struct biquad *q) {
-        broadcast(&w->b0[k], q->b0);
-        broadcast(&w->b1[k], q->b1);
-        broadcast(&w->b2[k], q->b2);
-        broadcast(&w->a1[k], q->a1);
-        broadcast(&w->a2[k], q->a2);
-}
-
-/*
- * One step of a pass over stages K0 .. K0 + W - 1: frame j enters stage K0,
- * frame j - (W - 1) leaves the last. MODE 0: all stages busy; 1: filling,
- * stages up to D busy (j == D); 2: draining, stages after D busy (j == n + D);
- * 3: check each stage (a block too short for a steady state).
- */
-static inline __attribute__((always_inline)) void pass_step(struct wave *w, lanes *buf, lanes *z0, lanes *z1,
-                                                             lanes *pipe, unsigned j, unsigned n, float *probe,
-                                                             const unsigned K0, const unsigned W,
-                                                             const unsigned HIGH_AT, const bool PROBE,
-                                                             const int MODE, const unsigned D) {
-#pragma GCC unroll 8
-        for (unsigned kk = 0; kk < W; kk++) {
-                const unsigned k = W - 1 - kk; /* last first: inputs are read before they are replaced */
-                if ((MODE == 1 && k > D) || (MODE == 2 && k <= D) || (MODE == 3 && !(j >= k && j - k < n)))
-                        continue;
-                lanes v = k == 0 ? buf[j] : pipe[k - 1];
-                if (K0 + k == HIGH_AT) {
-                        lanes x_ = v, y_ = w->hb0 * x_ + w->hz0;
-                        w->hz0 = w->hb1 * x_ - w->ha1 * y_ + w->hz1;
-                        w->hz1 = w->hb2 * x_ - w->ha2 * y_;
-                        w->sum_high += y_ * y_;
-                }
-                lanes x_ = v, y_ = w->b0[K0 + k] * x_ + z0[k];
-                z0[k] = w->b1[K0 + k] * x_ - w->a1[K0 + k] * y_ + z1[k];
-                z1[k] = w->b2[K0 + k] * x_ - w->a2[K0 + k] * y_;
-                if (PROBE && K0 + k == FRONTEND_HP_STAGES - 1) {
-                        float sum = 0.0f;
-                        for (unsigned c = 0; c < FRONTEND_LANES; c++)
-                                sum += y_[c];
-                        probe[j - k] += sum;
-                }
-                if (k == W - 1)
-                        buf[j - k] = y_;
-                else
-                        pipe[k] = y_;
-        }
-}
-
-static inline __attribute__((always_inline)) void run_pass(struct wave *w, lanes *buf, unsigned n, float *probe,
-                                                            const unsigned K0, const unsigned W,
-                                                            const unsigned HIGH_AT, const bool PROBE) {
-        lanes z0[PASS_STAGES], z1[PASS_STAGES], pipe[PASS_STAGES] = { { 0 } };
-
-#pragma GCC unroll 8
-        for (unsigned k = 0; k < W; k++) {
-                z0[k] = w->z0[K0 + k];
-                z1[k] = w->z1[K0 + k];
-        }
-        if (n >= W - 1) {
-#pragma GCC unroll 8
-                for (unsigned j = 0; j < W - 1; j++)
-                        pass_step(w, buf, z0, z1, pipe, j, n, probe, K0, W, HIGH_AT, PROBE, 1, j);
-                for (unsigned j = W - 1; j < n; j++)
-                        pass_step(w, buf, z0, z1, pipe, j, n, probe, K0, W, HIGH_AT, PROBE, 0, 0);
-#pragma GCC unroll 8
-                for (unsigned d = 0; d < W - 1; d++)
-                        pass_step(w, buf, z0, z1, pipe, n + d, n, probe, K0, W, HIGH_AT, PROBE, 2, d);
-        } else {
-                for (unsigned j = 0; j < n + W - 1; j++)
-                        pass_step(w, buf, z0, z1, pipe, j, n, probe, K0, W, HIGH_AT, PROBE, 3, 0);
-        }
-#pragma GCC unroll 8
-        for (unsigned k = 0; k < W; k++) {
-                w->z0[K0 + k] = z0[k];
-                w->z1[K0 + k] = z1[k];
-        }
-}
-
-/* n frames of one group. probe: where PROBE, gets the sum of the group's
- * high-passed lanes (in lane order, from 0) added to what is there. */
-static inline __attribute__((always_inline)) void run_group(struct frontend *f, struct frontend_group *grp,
-                                                             const float *emg, unsigned n, unsigned used,
-                                                             unsigned bad[FRONTEND_LANES], float *probe,
-                                                             bool first, const unsigned NOTCHES, const bool SPLIT,
-                                                             const bool PROBE) {
-        const unsigned stride = f->n;
-        const unsigned DEPTH = FRONTEND_HP_STAGES + NOTCHES + (SPLIT ? FRONTEND_LP_STAGES : 0);
-        const unsigned HIGH_AT = SPLIT ? FRONTEND_HP_STAGES + NOTCHES : STAGES_MAX; /* none */
-        const lanes limit = { SAMPLE_MAX_UV, SAMPLE_MAX_UV, SAMPLE_MAX_UV, SAMPLE_MAX_UV,
-                              SAMPLE_MAX_UV, SAMPLE_MAX_UV, SAMPLE_MAX_UV, SAMPLE_MAX_UV };
-        const lane_mask magnitude = { INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX,
-                                      INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX };
-        lanes buf[FRONTEND_RUN_MAX];
-        struct wave w;
-
-#pragma GCC unroll 16
-        for (unsigned k = 0; k < DEPTH; k++) {
-                const struct biquad *q;
-                lanes *z;
-                if (k < FRONTEND_HP_STAGES) {
-                        q = &f->hp[k];
-                        z = grp->hp_z[k];
-                } else if (k < FRONTEND_HP_STAGES + NOTCHES) {
-                        q = &f->notch[k - FRONTEND_HP_STAGES];
-                        z = grp->notch_z[k - FRONTEND_HP_STAGES];
-                } else {
-                        q = &f->lp[k - FRONTEND_HP_STAGES - NOTCHES];
-                        z = grp->lp_z[k - FRONTEND_HP_STAGES - NOTCHES];
-                }
-                wave_load(&w, k, q);
-                w.z0[k] = z[0];
-                w.z1[k] = z[1];
-        }
-        broadcast(&w.hb0, f->high.b0);
-        broadcast(&w.hb1, f->high.b1);
-        broadcast(&w.hb2, f->high.b2);
-        broadcast(&w.ha1, f->high.a1);
-        broadcast(&w.ha2, f->high.a2);
-        w.hz0 = grp->high_z[0];
-        w.hz1 = grp->high_z[1];
-        w.sum_high = grp->sum_high;
-
-        /* The samples in: a broken reading repeats the last good one. */
-        lanes origin = grp->origin, last_good = grp->last_good;
-        lane_mask nbad = { 0 };
-        if (first) {
-                /* Start the high-pass from the signal's own level, not from a
-                 * step up from zero that would ring for a second. */
-                for (unsigned c = 0; c < used; c++)
-                        origin[c] = last_good[c] = usable(emg[c]) ? emg[c] : 0.0f;
-        }
-        for (unsigned j = 0; j < n; j++) {
-                lanes x;
-                load_group(&x, emg + (size_t) j * stride, used);
-                /* |x| <= max is false for NaN and infinities too. */
-                lane_mask ok = (lanes) ((lane_mask) x & magnitude) <= limit;
-                x = (lanes) (((lane_mask) x & ok) | ((lane_mask) last_good & ~ok));
-                nbad += ok + 1;
-                last_good = x;
-                buf[j] = x - origin;
-        }
-        grp->origin = origin;
-        grp->last_good = last_good;
-        for (unsigned c = 0; c < FRONTEND_LANES; c++)
-                bad[c] = (unsigned) nbad[c];
-
-#pragma GCC unroll 4
-        for (unsigned k0 = 0; k0 < DEPTH; k0 += PASS_STAGES)
-                run_pass(&w, buf, n, probe, k0, DEPTH - k0 < PASS_STAGES ? DEPTH - k0 : PASS_STAGES, HIGH_AT, PROBE);
-
-        lanes prev1 = grp->prev1, prev2 = grp->prev2, sum_power = grp->sum_power, sum_teager = grp->sum_teager;
-        for (unsigned j = 0; j < n; j++) {
-                lanes v = buf[j];
-                sum_power += v * v;
-                sum_teager += prev1 * prev1 - v * prev2;
-                prev2 = prev1;
-                prev1 = v;
-        }
-        grp->prev1 = prev1;
-        grp->prev2 = prev2;
-        grp->sum_power = sum_power;
-        grp->sum_teager = sum_teager;
-
-#pragma GCC unroll 16
-        for (unsigned k = 0; k < DEPTH; k++) {
-                lanes *z;
-                if (k < FRONTEND_HP_STAGES)
-                        z = grp->hp_z[k];
-                else if (k < FRONTEND_HP_STAGES + NOTCHES)
-                        z = grp->notch_z[k - FRONTEND_HP_STAGES];
-                else
-                        z = grp->lp_z[k - FRONTEND_HP_STAGES - NOTCHES];
-                z[0] = w.z0[k];
-                z[1] = w.z1[k];
-        }
-        grp->high_z[0] = w.hz0;
-        grp->high_z[1] = w.hz1;
-        grp->sum_high = w.sum_high;
-}
-
-static inline __attribute__((always_inline)) void run_all(struct frontend *f, const float *emg, unsigned n,
-                                                           float *probe, const unsigned NOTCHES, const bool SPLIT,
-                                                           const bool PROBE) {
-        bool first = !f->started;
-        f->started = true;
-        for (unsigned g = 0; g < f->groups; g++) {
-                unsigned used = f->n - g * FRONTEND_LANES, bad[FRONTEND_LANES];
-                if (used > FRONTEND_LANES)
-                        used = FRONTEND_LANES;
-                run_group(f, &f->group[g], emg + (size_t) g * FRONTEND_LANES, n, used, bad, probe, first, NOTCHES, SPLIT,
-                          PROBE);
-                for (unsigned c = 0; c < used; c++)
-                        f->bad_samples[g * FRONTEND_LANES + c] += bad[c];
-        }
-}
-
-#define RUN_NOTCHES(SPLIT, PROBE)                                                       \
-        switch (f->n_notches) {                                                         \
-        case 0: run_all(f, emg, n, probe, 0, SPLIT, PROBE); break;                      \
-        case 1: run_all(f, emg, n, probe, 1, SPLIT, PROBE); break;                      \
-        case 2: run_all(f, emg, n, probe, 2, SPLIT, PROBE); break;                      \
-        case 3: run_all(f, emg, n, probe, 3, SPLIT, PROBE); break;                      \
-        case 4: run_all(f, emg, n, probe, 4, SPLIT, PROBE); break;                      \
-        case 5: run_all(f, emg, n, probe, 5, SPLIT, PROBE); break;                      \
-        default: run_all(f, emg, n, probe, FRONTEND_NOTCHES, SPLIT, PROBE); break;      \
-        }
 
 /* Built twice where the compiler can: with AVX2 a group of eight lanes is
  * one register, elsewhere two. Same IEEE operations per lane either way (no
@@ -340,65 +107,66 @@ static inline __attribute__((always_inline)) void run_all(struct frontend *f, co
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void run(struct frontend *f, const float *emg, unsigned n, float *probe, bool probing) {
-        if (probing) {
-                if (f->split)
-                        RUN_NOTCHES(true, true)
-                else
-                        RUN_NOTCHES(false, true)
-        } else {
-                if (f->split)
-                        RUN_NOTCHES(true, false)
-                else
-                        RUN_NOTCHES(false, false)
+void frontend_sample(struct frontend *f, const float *emg) {
+        const unsigned n = f->n;
+        union {
+                lanes v[FRONTEND_GROUPS];
+                float x[FRONTEND_GROUPS * FRONTEND_LANES];
+        } in = { 0 };
+
+        if (!f->started) {
+                /* Start the high-pass from the signal's own level, not from a
+                 * step up from zero that would ring for a second. */
+                for (unsigned c = 0; c < n; c++)
+                        f->origin[c] = f->last_good[c] = usable(emg[c]) ? emg[c] : 0.0f;
+                f->started = true;
         }
-}
 
-/* How many of n frames the next run takes: the notches and the mains finder
- * change only between runs, so a run ends where listening starts or stops
- * and where the finder closes a block (a decision takes effect from the
- * next sample). */
-static unsigned run_length(const struct frontend *f, unsigned n, bool probing) {
-        unsigned m = n < FRONTEND_RUN_MAX ? n : FRONTEND_RUN_MAX;
-        if (!probing)
-                return m < f->mains_quiet ? m : f->mains_quiet;
-        m = m < f->mains_listen ? m : f->mains_listen;
-        uint32_t left = f->mains.block_len - f->mains.filled;
-        return m < left ? m : left;
-}
-
-/* Mains does not change from minute to minute: once found, listen for a
- * few seconds each minute only. */
-static void follow_mains(struct frontend *f, const float *probe, unsigned m, bool probing) {
-        if (!probing) {
-                f->mains_quiet -= m;
-                if (f->mains_quiet == 0)
-                        f->mains_listen = (uint32_t) (MAINS_LISTEN_S * f->rate_hz);
-                return;
+        for (unsigned c = 0; c < n; c++) {
+                float x = emg[c];
+                if (!usable(x)) {
+                        f->bad_samples[c]++;
+                        x = f->last_good[c];
+                }
+                f->last_good[c] = x;
+                in.x[c] = x - f->origin[c];
         }
-        int changed = 0;
-        for (unsigned i = 0; i < m; i++)
-                changed |= mains_finder_sample(&f->mains, probe[i]);
-        if (changed)
-                set_notches(f, f->mains.hz);
-        f->mains_listen -= m;
-        if (f->mains_listen == 0)
-                f->mains_quiet = f->mains.hz > 0 ? (uint32_t) (MAINS_QUIET_S * f->rate_hz) : 1;
-}
 
-void frontend_block(struct frontend *f, const float *emg, unsigned n) {
-        float probe[FRONTEND_RUN_MAX] = { 0 };
+        float mains_probe = 0.0f;
+        bool probing = f->mains_listen > 0;
+        for (unsigned g = 0; g < f->groups; g++) {
+                struct frontend_group *grp = &f->group[g];
+                lanes v = in.v[g];
 
-        while (n > 0) {
-                bool probing = f->mains_listen > 0;
-                unsigned m = run_length(f, n, probing);
+                for (unsigned s = 0; s < FRONTEND_HP_STAGES; s++)
+                        section(&f->hp[s], grp->hp_z[s], &v);
                 if (probing)
-                        memset(probe, 0, m * sizeof(probe[0]));
-                run(f, emg, m, probe, probing);
-                follow_mains(f, probe, m, probing);
-                emg += (size_t) m * f->n;
-                n -= m;
+                        mains_probe += lane_sum(&v);
+                for (unsigned s = 0; s < f->n_notches; s++)
+                        section(&f->notch[s], grp->notch_z[s], &v);
+                if (f->split) {
+                        lanes high = v;
+                        section(&f->high, grp->high_z, &high);
+                        grp->sum_high += high * high;
+                        for (unsigned s = 0; s < FRONTEND_LP_STAGES; s++)
+                                section(&f->lp[s], grp->lp_z[s], &v);
+                }
+                grp->sum_power += v * v;
+                grp->sum_teager += grp->prev1 * grp->prev1 - v * grp->prev2;
+                grp->prev2 = grp->prev1;
+                grp->prev1 = v;
         }
+
+        /* Mains does not change from minute to minute: once found, listen for
+         * a few seconds each minute only (a new decision takes effect from
+         * the next sample). */
+        if (probing) {
+                if (mains_finder_sample(&f->mains, mains_probe))
+                        set_notches(f, f->mains.hz);
+                if (--f->mains_listen == 0)
+                        f->mains_quiet = f->mains.hz > 0 ? (uint32_t) (MAINS_QUIET_S * f->rate_hz) : 1;
+        } else if (--f->mains_quiet == 0)
+                f->mains_listen = (uint32_t) (MAINS_LISTEN_S * f->rate_hz);
 }
 
 void frontend_take_tick(struct frontend *f, uint32_t tick_len, struct frontend_tick *out) {

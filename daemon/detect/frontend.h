@@ -29,15 +29,11 @@
 #define FRONTEND_LP_STAGES 2
 
 /* Eight channels side by side in SIMD registers (a GCC/Clang vector
- * extension): every stage handles a group at once. frontend_block() runs a
- * block of frames through the cascade a few sections at a time, with their
- * state in registers (see frontend.c). */
+ * extension): every stage handles a group at once, and a group's whole
+ * cascade runs in registers. */
 typedef float lanes __attribute__((vector_size(32)));
-typedef int32_t lane_mask __attribute__((vector_size(32)));
 #define FRONTEND_LANES 8
 #define FRONTEND_GROUPS ((DETECTOR_MAX_EMG + FRONTEND_LANES - 1) / FRONTEND_LANES)
-/* Frames one pass of frontend_block() takes at most (a tick is 6-40). */
-#define FRONTEND_RUN_MAX 64
 
 struct frontend_group {
         lanes hp_z[FRONTEND_HP_STAGES][2];
@@ -47,7 +43,6 @@ struct frontend_group {
         lanes prev1, prev2;
         /* Sums over the current tick. */
         lanes sum_power, sum_high, sum_teager;
-        lanes origin, last_good;
 };
 
 struct frontend {
@@ -61,6 +56,8 @@ struct frontend {
         float white_high_share;    /* high-band / in-band power for white noise */
         bool started;
         struct frontend_group group[FRONTEND_GROUPS];
+        float origin[DETECTOR_MAX_EMG];
+        float last_good[DETECTOR_MAX_EMG];
         uint32_t bad_samples[DETECTOR_MAX_EMG];
         struct mains_finder mains;
         uint32_t mains_listen;     /* samples left to listen for mains */
@@ -78,7 +75,6 @@ struct frontend_tick {
 void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, double highpass_hz);
 /* Forget filter history (after a gap); the mains decision is kept. */
 void frontend_restart(struct frontend *f);
-/* n frames, frame major (f->n values each): the same as n single frames. */
-void frontend_block(struct frontend *f, const float *emg, unsigned n);
+void frontend_sample(struct frontend *f, const float *emg);
 /* Hand out the tick's means and start the next tick. */
 void frontend_take_tick(struct frontend *f, uint32_t tick_len, struct frontend_tick *out);

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "imu.h"
-#include "minmax.h"
 
 /* A bend or a step turns the trunk at several tenths of rad/s for most of
  * a second; a 3-8 Hz tremor of the same size averages out in the 1 Hz
@@ -45,7 +44,7 @@ static enum spasm_posture posture_from(const float g[3]) {
         if (norm < 4.0f)
                 return SPASM_POSTURE_UNKNOWN; /* free fall or a broken sensor */
         float up = g[1] / norm, forward = g[2] / norm;
-        float tilt = acosf(max_f(-1.0f, min_f(1.0f, up))) * (float) (180.0 / M_PI);
+        float tilt = acosf(fmaxf(-1.0f, fminf(1.0f, up))) * (float) (180.0 / M_PI);
         if (tilt > 60.0f)
                 return SPASM_POSTURE_LYING;
         /* Seated, the pelvis rolls back and the lumbar sensor reclines. */
@@ -115,5 +114,5 @@ float imu_tracker_angle_to(const struct imu_tracker *t, const float ref[3]) {
         float n = sqrtf((g[0] * g[0] + g[1] * g[1] + g[2] * g[2]) * (ref[0] * ref[0] + ref[1] * ref[1] + ref[2] * ref[2]));
         if (n <= 0.0f)
                 return 0.0f;
-        return acosf(max_f(-1.0f, min_f(1.0f, dot / n))) * (float) (180.0 / M_PI);
+        return acosf(fmaxf(-1.0f, fminf(1.0f, dot / n))) * (float) (180.0 / M_PI);
 }
