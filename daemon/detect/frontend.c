@@ -14,6 +14,20 @@
 /* Where surface EMG has faded: the in-band / high-band split. */
 #define EMG_TOP_HZ 300.0
 #define SPLIT_MIN_RATE_HZ 450.0
+/* A spike (electrostatic discharge, a tug on the leads) departs from the
+ * signal in a sample and is back within a couple of milliseconds. Through
+ * the filters its energy is white: it reads as an electrode gone noisy, and
+ * the noise floor, following it, is dragged up by orders of magnitude for
+ * seconds. Surface EMG never changes by this much from one sample to the
+ * next (the public recordings reach 3.1 mV at 250 Hz), nor by this many
+ * times its own typical change: such a departure is held at the last good
+ * value like an unusable sample. One that lasts past SPIKE_MAX_S is a step
+ * (an electrode pop) and is let through, that much later; the way back from
+ * a longer pulse is a departure too, so a pulse keeps its width. */
+#define SPIKE_MIN_UV 5000.0f
+#define SPIKE_OVER_TYPICAL 32.0f
+#define SPIKE_MAX_S 0.002
+#define SPIKE_TYPICAL_TAU_S 1.0
 
 static void set_notches(struct frontend *f, double mains_hz) {
         f->n_notches = 0;
@@ -64,6 +78,9 @@ void frontend_init(struct frontend *f, unsigned n_channels, double rate_hz, doub
         set_notches(f, 0);
         mains_finder_init(&f->mains, rate_hz);
         f->mains_listen = (uint32_t) (MAINS_LISTEN_S * rate_hz);
+        f->spike_run_max = (int32_t) fmax(1.0, floor(SPIKE_MAX_S * rate_hz));
+        for (unsigned g = 0; g < FRONTEND_GROUPS; g++)
+                f->group[g].spike_thr = (lanes) { 0 } + SPIKE_MIN_UV;
 }
 
 void frontend_restart(struct frontend *f) {
@@ -74,6 +91,9 @@ void frontend_restart(struct frontend *f) {
                 memset(grp->lp_z, 0, sizeof(grp->lp_z));
                 memset(grp->high_z, 0, sizeof(grp->high_z));
                 grp->prev1 = grp->prev2 = (lanes) { 0 };
+                grp->last = grp->typical_jump = grp->sum_jump = (lanes) { 0 };
+                grp->spike_thr = (lanes) { 0 } + SPIKE_MIN_UV;
+                grp->spike_run = (ilanes) { 0 };
         }
         f->started = false;
 }
@@ -84,6 +104,25 @@ static inline void section(const struct biquad *q, lanes *z, lanes *v) {
         z[0] = q->b1 * x - q->a1 * y + z[1];
         z[1] = q->b2 * x - q->a2 * y;
         *v = y;
+}
+
+/* |v| per lane (a macro: an AVX-sized return value would change the ABI). */
+#define LANES_ABS(v) ((lanes) ((ilanes) (v) & 0x7fffffff))
+
+/* Hold each lane's sample at its last good value while it is (so far) a
+ * spike; a lane back near where it left counts what it held as bad. */
+static inline void reject_spikes(const struct frontend *f, struct frontend_group *grp, lanes *v) {
+        lanes last = grp->last;
+        ilanes unusable = *v != *v;
+        *v = (lanes) ((unusable & (ilanes) last) | (~unusable & (ilanes) *v));
+        lanes jump = LANES_ABS(*v - last);
+        ilanes departs = jump > grp->spike_thr;
+        ilanes hold = departs & (grp->spike_run < f->spike_run_max);
+
+        grp->spike_bad += ~departs & grp->spike_run;
+        grp->spike_run = (grp->spike_run + 1) & hold;
+        grp->sum_jump += (lanes) ((ilanes) jump & ~hold);
+        *v = grp->last = (lanes) ((hold & (ilanes) last) | (~hold & (ilanes) *v));
 }
 
 static inline float lane_sum(const lanes *v) {
@@ -118,17 +157,18 @@ void frontend_sample(struct frontend *f, const float *emg) {
                 /* Start the high-pass from the signal's own level, not from a
                  * step up from zero that would ring for a second. */
                 for (unsigned c = 0; c < n; c++)
-                        f->origin[c] = f->last_good[c] = usable(emg[c]) ? emg[c] : 0.0f;
+                        f->origin[c] = usable(emg[c]) ? emg[c] : 0.0f;
                 f->started = true;
         }
 
+        /* An unusable sample goes on as NaN, to be held at the last good
+         * value below. */
         for (unsigned c = 0; c < n; c++) {
                 float x = emg[c];
                 if (!usable(x)) {
                         f->bad_samples[c]++;
-                        x = f->last_good[c];
+                        x = NAN;
                 }
-                f->last_good[c] = x;
                 in.x[c] = x - f->origin[c];
         }
 
@@ -138,6 +178,7 @@ void frontend_sample(struct frontend *f, const float *emg) {
                 struct frontend_group *grp = &f->group[g];
                 lanes v = in.v[g];
 
+                reject_spikes(f, grp, &v);
                 for (unsigned s = 0; s < FRONTEND_HP_STAGES; s++)
                         section(&f->hp[s], grp->hp_z[s], &v);
                 if (probing)
@@ -178,9 +219,19 @@ void frontend_take_tick(struct frontend *f, uint32_t tick_len, struct frontend_t
                 out->power[c] = grp->sum_power[lane] * inv;
                 out->high[c] = grp->sum_high[lane] * inv;
                 out->teager[c] = grp->sum_teager[lane] * inv;
-                out->bad_samples[c] = f->bad_samples[c];
+                out->bad_samples[c] = f->bad_samples[c] + (uint32_t) grp->spike_bad[lane];
                 f->bad_samples[c] = 0;
         }
-        for (unsigned g = 0; g < f->groups; g++)
-                f->group[g].sum_power = f->group[g].sum_high = f->group[g].sum_teager = (lanes) { 0 };
+        /* The typical sample-to-sample change, and the spike threshold it gives. */
+        float a = onepole_alpha(tick_len / f->rate_hz, SPIKE_TYPICAL_TAU_S);
+        for (unsigned g = 0; g < f->groups; g++) {
+                struct frontend_group *grp = &f->group[g];
+                grp->sum_power = grp->sum_high = grp->sum_teager = (lanes) { 0 };
+                grp->spike_bad = (ilanes) { 0 };
+                grp->typical_jump += a * (grp->sum_jump * inv - grp->typical_jump);
+                grp->sum_jump = (lanes) { 0 };
+                lanes thr = SPIKE_OVER_TYPICAL * grp->typical_jump;
+                ilanes low = thr < SPIKE_MIN_UV;
+                grp->spike_thr = (lanes) ((low & (ilanes) ((lanes) { 0 } + SPIKE_MIN_UV)) | (~low & (ilanes) thr));
+        }
 }

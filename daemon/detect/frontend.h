@@ -5,8 +5,9 @@
  * Per-sample conditioning of every EMG channel, and the per-tick sums the
  * rest of the detector works from.
  *
- *   raw -> minus first sample -> 4th-order Butterworth high-pass (DC,
- *   baseline wander, motion artefact and most of the ECG) -> mains notches
+ *   raw -> minus first sample -> spikes held out -> 4th-order Butterworth
+ *   high-pass (DC, baseline wander, motion artefact and most of the ECG)
+ *   -> mains notches
  *   -> split at the top of the EMG band into an in-band and a high band
  *   -> per tick: in-band power, high-band power, Teager-Kaiser energy
  *
@@ -32,10 +33,17 @@
  * extension): every stage handles a group at once, and a group's whole
  * cascade runs in registers. */
 typedef float lanes __attribute__((vector_size(32)));
+typedef int32_t ilanes __attribute__((vector_size(32)));
 #define FRONTEND_LANES 8
 #define FRONTEND_GROUPS ((DETECTOR_MAX_EMG + FRONTEND_LANES - 1) / FRONTEND_LANES)
 
 struct frontend_group {
+        /* Spike rejection: the last good value (minus the origin), the mean
+         * sample-to-sample change (over about a second, updated per tick)
+         * and the threshold it gives, how many samples in a row are held as
+         * a spike, and the held samples that were one. */
+        lanes last, typical_jump, spike_thr, sum_jump;
+        ilanes spike_run, spike_bad;
         lanes hp_z[FRONTEND_HP_STAGES][2];
         lanes notch_z[FRONTEND_NOTCHES][2];
         lanes lp_z[FRONTEND_LP_STAGES][2];
@@ -57,8 +65,8 @@ struct frontend {
         bool started;
         struct frontend_group group[FRONTEND_GROUPS];
         float origin[DETECTOR_MAX_EMG];
-        float last_good[DETECTOR_MAX_EMG];
         uint32_t bad_samples[DETECTOR_MAX_EMG];
+        int32_t spike_run_max;
         struct mains_finder mains;
         uint32_t mains_listen;     /* samples left to listen for mains */
         uint32_t mains_quiet;      /* samples until it listens again */

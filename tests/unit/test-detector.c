@@ -44,6 +44,10 @@ struct scene {
         unsigned ecg_tall_every;                     /* every Nth beat twice as tall */
         double noisy_from_s, noisy_to_s, noisy_gain; /* an electrode getting noisier */
         double pop_at_s, pop_uv;                     /* an electrode pop: step, then decay */
+        unsigned pop_channel;
+        double pop_tau_s;                            /* 0: 0.1 s */
+        double spike_at_s, spike_uv;                 /* one sample off by spike_uv ... */
+        unsigned spike_mask;                         /* ... on these channels */
         double rate_hz;                              /* 0: RATE */
         double lying;                                /* gravity along z instead of y */
         uint64_t seed;
@@ -118,7 +122,7 @@ static void collect(struct outcome *o, const struct spasm_notice *n, int count) 
 
 static double artefact_at(const struct scene *s, double t) {
         if (s->pop_uv > 0 && t >= s->pop_at_s)
-                return s->pop_uv * exp(-(t - s->pop_at_s) / 0.1);
+                return s->pop_uv * exp(-(t - s->pop_at_s) / (s->pop_tau_s > 0 ? s->pop_tau_s : 0.1));
         return 0.0;
 }
 
@@ -145,7 +149,9 @@ static void run_scene(const struct scene *s, struct outcome *o) {
                 for (unsigned c = 0; c < s->n_emg; c++) {
                         double v = NOISE_UV * noise_gain_at(s, t) * synth_gauss(&rng) +
                                    envelope_at(s, t, c) * synth_emg_next(&muscle[c], &rng);
-                        v += c == 0 ? artefact_at(s, t) : 0.0;
+                        v += c == s->pop_channel ? artefact_at(s, t) : 0.0;
+                        if (s->spike_uv != 0 && (s->spike_mask & (1u << c)) && i == (size_t) lround(s->spike_at_s * rate))
+                                v += s->spike_uv;
                         v += s->mains_uv * sin(2 * M_PI * s->mains_hz * t) + ecg_at(s, t) * (c + 1) / s->n_emg;
                         emg[c] = (float) (v + 120.0); /* an electrode offset */
                 }
@@ -309,6 +315,46 @@ static void test_pop_is_not_an_event(void **state) {
         struct outcome o;
         run_scene(&s, &o);
         assert_int_equal(o.n_onsets, 0);
+}
+
+static void test_spike_does_not_blind(void **state) {
+        (void) state;
+        /* A single sample tens of mV off on both leads (a discharge, a tug on
+         * the cable) is no muscle and must not hide the spasm after it. */
+        const struct burst b[] = { { 12.5, 16.5, 15.0, 3 } };
+        const double rates[] = { 250, 1000, 4000 }, uvs[] = { 30000, -30000, 100000 };
+        for (size_t r = 0; r < sizeof(rates) / sizeof(rates[0]); r++)
+                for (size_t u = 0; u < sizeof(uvs) / sizeof(uvs[0]); u++) {
+                        struct scene s = { .duration_s = 20, .n_emg = 2, .imu = true, .bursts = b, .n_bursts = 1,
+                                           .rate_hz = rates[r], .spike_at_s = 10.0, .spike_uv = uvs[u], .spike_mask = 3 };
+                        struct outcome o;
+                        run_scene(&s, &o);
+                        for (size_t i = 0; i < o.n_ended; i++)
+                                print_message("%.0f Hz, spike %.0f uV: %s %.2f-%.2f\n", rates[r], uvs[u],
+                                              spasm_class_to_string(o.ended[i].class), o.ended[i].onset_s, o.ended[i].offset_s);
+                        assert_int_equal(o.n_ended, 1);
+                        assert_int_equal(o.ended[0].class, SPASM_CLASS_SPASM);
+                        assert_true(fabs(o.ended[0].onset_s - 12.5) < 0.1);
+                }
+}
+
+static void test_spike_on_one_channel(void **state) {
+        (void) state;
+        /* A spike on one lead, and a pop on the other a moment later: neither
+         * is an event, on either channel (the spike's hold-off must not cut
+         * the pop in two, its tail judged afresh as a burst). */
+        const double uvs[] = { 30000, 100000 };
+        for (size_t u = 0; u < sizeof(uvs) / sizeof(uvs[0]); u++) {
+                struct scene s = { .duration_s = 15, .n_emg = 2, .imu = true, .mains_hz = 50, .mains_uv = 30,
+                                   .spike_at_s = 7.0, .spike_uv = uvs[u], .spike_mask = 1,
+                                   .pop_at_s = 7.11, .pop_uv = 2000, .pop_channel = 1 };
+                struct outcome o;
+                run_scene(&s, &o);
+                for (size_t i = 0; i < o.n_ended; i++)
+                        print_message("spike %.0f uV: %s %.2f-%.2f on %#x\n", uvs[u], spasm_class_to_string(o.ended[i].class),
+                                      o.ended[i].onset_s, o.ended[i].offset_s, o.ended[i].channel_mask);
+                assert_int_equal(o.n_onsets, 0);
+        }
 }
 
 static void test_low_rate_burst(void **state) {
@@ -481,6 +527,8 @@ int main(void) {
                 cmocka_unit_test(test_heartbeats_around_contractions),
                 cmocka_unit_test(test_noisier_electrode_is_not_muscle),
                 cmocka_unit_test(test_pop_is_not_an_event),
+                cmocka_unit_test(test_spike_does_not_blind),
+                cmocka_unit_test(test_spike_on_one_channel),
                 cmocka_unit_test(test_low_rate_burst),
                 cmocka_unit_test(test_posture),
                 cmocka_unit_test(test_deterministic),
