@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,14 +194,27 @@ void sensor_disconnect(struct sensor *s, int error, const char *why) {
         schedule_retry(s);
 }
 
-static void drain(struct sensor *s) {
+/*
+ * Blocks handed to the detector in one wake-up, at most: a replay at full
+ * speed refills the queue as fast as the loop empties it, and draining
+ * until empty would keep D-Bus (a source of the same priority) waiting
+ * until the whole recording was read.
+ */
+#define DRAIN_MAX_BLOCKS 16
+
+/* True when the queue is empty. */
+static bool drain(struct sensor *s, unsigned max_blocks) {
         struct sample_block *b;
-        while ((b = block_queue_peek(s->queue))) {
+        for (unsigned i = 0; i < max_blocks; i++) {
+                b = block_queue_peek(s->queue);
+                if (!b)
+                        return true;
                 s->dropped += b->dropped;
                 if (s->cb.block)
                         s->cb.block(s, b, s->userdata);
                 block_queue_release(s->queue);
         }
+        return block_queue_peek(s->queue) == NULL;
 }
 
 static int on_queue(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
@@ -211,7 +225,11 @@ static int on_queue(sd_event_source *es, int fd, uint32_t revents, void *userdat
         (void) revents;
 
         block_queue_ack(s->queue);
-        drain(s);
+        if (!drain(s, DRAIN_MAX_BLOCKS)) {
+                /* The rest after the other sources had their turn. */
+                block_queue_notify(s->queue);
+                return 0;
+        }
         if (!s->src)
                 return 0;
         /* Every block wakes us: ask for the message only once the reader stopped. */
@@ -219,8 +237,8 @@ static int on_queue(sd_event_source *es, int fd, uint32_t revents, void *userdat
         if (st == 0)
                 return 0;
         st = s->ops->status(s->src, msg, sizeof(msg));
-        /* The reader stopped; whatever it committed before is drained above. */
-        drain(s);
+        /* The reader stopped: whatever it committed is all there is. */
+        drain(s, UINT_MAX);
         if (st > 0) {
                 close_source(s);
                 snprintf(s->status, sizeof(s->status), "%s", msg);
