@@ -37,6 +37,9 @@ struct history {
         bool index_stale;       /* the file changed without the index: rebuild before use */
 };
 
+/* len bytes from off, retrying EINTR; *got is fewer at the end of the file. */
+int history_pread(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got);
+
 /* Up to size bytes from the start; fewer if the file is shorter. The buffer has room for a header at least. */
 int history_read_file(int fd, uint64_t size, uint8_t **ret, size_t *retlen);
 

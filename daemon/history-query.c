@@ -62,22 +62,6 @@ static int index_rebuild(struct history *h) {
 
 /* --- queries ------------------------------------------------------------------- */
 
-static int pread_all(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got) {
-        *got = 0;
-        while (*got < len) {
-                ssize_t k = pread(fd, buf + *got, len - *got, (off_t) (off + *got));
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                *got += (size_t) k;
-        }
-        return 0;
-}
-
 struct pick {
         struct event_record *v;         /* one chunk's matches */
         size_t n;
@@ -113,7 +97,7 @@ static int read_chunk(struct history *h, size_t i, uint8_t **buf, size_t *buf_ca
                 *buf = b;
                 *buf_cap = end - c->off;
         }
-        k = pread_all(h->fd, *buf, end - c->off, c->off, &len);
+        k = history_pread(h->fd, *buf, end - c->off, c->off, &len);
         if (k < 0)
                 return k;
         /* Checked again: a record that rotted since opening is skipped, as a full scan would. */

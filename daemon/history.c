@@ -54,28 +54,34 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off) {
         return 0;
 }
 
+int history_pread(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got) {
+        *got = 0;
+        while (*got < len) {
+                ssize_t k = pread(fd, buf + *got, len - *got, (off_t) (off + *got));
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                *got += (size_t) k;
+        }
+        return 0;
+}
+
 /* Up to size bytes from the start; fewer if the file is shorter. The buffer has room for a header at least. */
 int history_read_file(int fd, uint64_t size, uint8_t **ret, size_t *retlen) {
-        size_t got = 0;
         uint8_t *buf = malloc(size > HISTORY_HEADER_SIZE ? size : HISTORY_HEADER_SIZE);
 
         if (!buf)
                 return -ENOMEM;
-        while (got < size) {
-                ssize_t k = pread(fd, buf + got, size - got, (off_t) got);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        k = -errno;
-                        free(buf);
-                        return (int) k;
-                }
-                if (k == 0)
-                        break;
-                got += (size_t) k;
+        int k = history_pread(fd, buf, size, 0, retlen);
+        if (k < 0) {
+                free(buf);
+                return k;
         }
         *ret = buf;
-        *retlen = got;
         return 0;
 }
 
